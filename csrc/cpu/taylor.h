@@ -1,0 +1,193 @@
+// The scaling-and-squaring algorithm of Bader, Blanes & Casas (2019) for one
+// matrix, written once against an "algebra" that owns a few n x n work
+// matrices ("slots") and knows how to multiply and combine them.
+//
+// The same code computes exp(A) (a plain algebra) and the Frechet derivative
+// L(A, E) alongside it (a dual algebra whose slots hold pairs (X, dX) and whose
+// product is (X, dX)(Y, dY) = (XY, X dY + dX Y)): differentiating every product
+// and squaring of the scheme gives the exact derivative of the approximant,
+// as Al-Mohy & Higham (2009) do for Pade approximants.
+//
+// An algebra provides:
+//   using real = ...;                      real type of the compute scalar
+//   void mul(int d, int x, int y);         d = x y
+//   void mul_add(int d, int x, int y);     d += x y
+//   void combine(int d, real c_identity, const real* c, const int* x, int k);
+//                                          d = c_identity I + sum_j c[j] x[j]
+//   void add_scaled(int d, real c, int x); d += c x
+//   void add_identity(int d, real c);      d += c I
+// where slot arguments of one call are distinct.
+
+#pragma once
+
+#include <cmath>
+#include <limits>
+
+#include "matrix_exp_constants.h"
+
+namespace mlx_expm::cpu {
+
+namespace mc = matrix_exp_constants;
+
+// Work slots used by the schemes. kResult receives T_m(A / 2^s); the squarings
+// then alternate between kResult and kSquare.
+enum Slot : int {
+  kA = 0,
+  kA2,
+  kA3,
+  kA6,
+  kB0,
+  kB1,
+  kA9,
+  kResult,
+  kNumSlots,
+  kSquare = kA2,
+};
+
+template <typename Real>
+const Real* thresholds() {
+  if constexpr (std::is_same_v<Real, double>) {
+    return mc::kThetaFloat64;
+  } else {
+    return mc::kThetaFloat32;
+  }
+}
+
+// Which T_m to use and how often to square, from the 1-norm of A.
+struct Plan {
+  int degree_index; // into mc::kDegrees
+  int squarings; // s: exp(A) = T_m(A / 2^s)^(2^s)
+};
+
+// Requires a finite norm. s is the smallest integer with norm / 2^s <= theta_18;
+// the ceil(log2(.)) estimate is corrected so that rounding in log2 cannot make
+// it one off.
+template <typename Real>
+Plan plan_for_norm(Real norm) {
+  const Real* theta = thresholds<Real>();
+  for (int i = 0; i < mc::kNumDegrees; ++i) {
+    if (norm <= theta[i]) {
+      return {i, 0};
+    }
+  }
+  const Real theta18 = theta[mc::kNumDegrees - 1];
+  int s = static_cast<int>(std::ceil(std::log2(norm / theta18)));
+  while (std::ldexp(norm, -s) > theta18) {
+    ++s;
+  }
+  while (s > 1 && std::ldexp(norm, -(s - 1)) <= theta18) {
+    --s;
+  }
+  return {mc::kNumDegrees - 1, s};
+}
+
+// Evaluates T_m(A) from slot kA into slot kResult.
+template <class Algebra>
+void evaluate_taylor(Algebra& alg, int degree_index) {
+  using real = typename Algebra::real;
+  auto r = [](matrix_exp_real c) { return static_cast<real>(c); };
+  switch (mc::kDegrees[degree_index]) {
+    case 1: {
+      const real c[] = {1};
+      const int x[] = {kA};
+      alg.combine(kResult, 1, c, x, 1);
+      return;
+    }
+    case 2: {
+      alg.mul(kA2, kA, kA);
+      const real c[] = {1, real(0.5)};
+      const int x[] = {kA, kA2};
+      alg.combine(kResult, 1, c, x, 2);
+      return;
+    }
+    case 4: {
+      // I + A + A2 (I/2 + A/6 + A2/24)
+      alg.mul(kA2, kA, kA);
+      const real c[] = {r(mc::kT4[1]), r(mc::kT4[2])};
+      const int x[] = {kA, kA2};
+      alg.combine(kB0, r(mc::kT4[0]), c, x, 2);
+      alg.mul(kResult, kA2, kB0);
+      alg.add_scaled(kResult, 1, kA);
+      alg.add_identity(kResult, 1);
+      return;
+    }
+    case 8: {
+      alg.mul(kA2, kA, kA);
+      {
+        const real c[] = {r(mc::kT8X1), r(mc::kT8X2)};
+        const int x[] = {kA, kA2};
+        alg.combine(kB0, 0, c, x, 2);
+      }
+      alg.mul(kA3, kA2, kB0); // A4 = A2 (x1 A + x2 A2)
+      {
+        const real c[] = {r(mc::kT8X3), 1};
+        const int x[] = {kA2, kA3};
+        alg.combine(kB0, 0, c, x, 2); // x3 A2 + A4
+      }
+      {
+        const real c[] = {r(mc::kT8X5), r(mc::kT8X6), r(mc::kT8X7)};
+        const int x[] = {kA, kA2, kA3};
+        alg.combine(kB1, r(mc::kT8X4), c, x, 3); // x4 I + x5 A + x6 A2 + x7 A4
+      }
+      alg.mul(kResult, kB0, kB1); // A8
+      alg.add_scaled(kResult, 1, kA);
+      alg.add_scaled(kResult, r(mc::kT8Y2), kA2);
+      alg.add_identity(kResult, 1);
+      return;
+    }
+    case 12: {
+      alg.mul(kA2, kA, kA);
+      alg.mul(kA3, kA, kA2);
+      const int x[] = {kA, kA2, kA3};
+      auto b = [&](int slot, int row) {
+        const real c[] = {r(mc::kT12[row][1]), r(mc::kT12[row][2]), r(mc::kT12[row][3])};
+        alg.combine(slot, r(mc::kT12[row][0]), c, x, 3);
+      };
+      b(kResult, 0);
+      b(kB0, 1);
+      b(kA6, 2);
+      b(kB1, 3);
+      alg.mul_add(kA6, kB1, kB1); // A6 = B2 + B3 B3
+      alg.add_scaled(kB0, 1, kA6); // B1 + A6
+      alg.mul_add(kResult, kB0, kA6); // T12 = B0 + (B1 + A6) A6
+      return;
+    }
+    default: { // 18
+      alg.mul(kA2, kA, kA);
+      alg.mul(kA3, kA, kA2);
+      alg.mul(kA6, kA3, kA3);
+      const int x[] = {kA, kA2, kA3, kA6};
+      auto b = [&](int slot, int row) {
+        const real c[] = {
+            r(mc::kT18[row][1]),
+            r(mc::kT18[row][2]),
+            r(mc::kT18[row][3]),
+            r(mc::kT18[row][4])};
+        alg.combine(slot, r(mc::kT18[row][0]), c, x, 4);
+      };
+      b(kB0, 0);
+      b(kB1, 4);
+      b(kA9, 3);
+      alg.mul_add(kA9, kB0, kB1); // A9 = B3 + B0 B4
+      b(kResult, 1);
+      b(kB0, 2);
+      alg.add_scaled(kB0, 1, kA9); // B2 + A9
+      alg.mul_add(kResult, kB0, kA9); // T18 = B1 + (B2 + A9) A9
+      return;
+    }
+  }
+}
+
+// Squares slot kResult s times; returns the slot holding the result.
+template <class Algebra>
+int square(Algebra& alg, int squarings) {
+  int from = kResult;
+  int to = kSquare;
+  for (int i = 0; i < squarings; ++i) {
+    alg.mul(to, from, from);
+    std::swap(from, to);
+  }
+  return from;
+}
+
+} // namespace mlx_expm::cpu

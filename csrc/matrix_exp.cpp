@@ -1,0 +1,64 @@
+// The matrix_exp op: argument checks, dtype promotion and the cases that need
+// no primitive. Messages follow MLX's "[op] what was expected, what was got".
+
+#include <sstream>
+#include <stdexcept>
+
+#include "matrix_exp.h"
+
+namespace mlx_expm {
+
+namespace {
+
+std::string shape_string(const mx::Shape& shape) {
+  std::ostringstream out;
+  out << "(";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    out << (i ? ", " : "") << shape[i];
+  }
+  out << (shape.size() == 1 ? ",)" : ")");
+  return out.str();
+}
+
+void check_square(const mx::array& a) {
+  if (a.ndim() < 2) {
+    std::ostringstream msg;
+    msg << "[matrix_exp] Expected an array with at least 2 dimensions (..., n, n), "
+        << "got shape " << shape_string(a.shape()) << ".";
+    throw std::invalid_argument(msg.str());
+  }
+  if (a.shape(-1) != a.shape(-2)) {
+    std::ostringstream msg;
+    msg << "[matrix_exp] Expected square matrices in the last two axes, got shape "
+        << shape_string(a.shape()) << ".";
+    throw std::invalid_argument(msg.str());
+  }
+}
+
+// Integers and bool compute in float32 (MLX's promotion for inexact ops).
+mx::Dtype result_dtype(mx::Dtype in, const mx::Stream& s) {
+  mx::Dtype out = mx::issubdtype(in, mx::inexact) ? in : mx::float32;
+  if (out == mx::float64 && s.device == mx::Device::gpu) {
+    throw std::invalid_argument(
+        "[matrix_exp] float64 is not supported on the GPU. "
+        "Pass stream=mx.cpu, or cast the input to float32.");
+  }
+  return out;
+}
+
+} // namespace
+
+mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s) {
+  check_square(a);
+  auto stream = mx::to_stream(s);
+  auto x = mx::astype(a, result_dtype(a.dtype(), stream), stream);
+  if (x.size() == 0) {
+    return mx::zeros(x.shape(), x.dtype(), stream);
+  }
+  if (x.shape(-1) == 1) {
+    return mx::exp(x, stream);
+  }
+  return mx::array(x.shape(), x.dtype(), std::make_shared<MatrixExp>(stream), {x});
+}
+
+} // namespace mlx_expm
