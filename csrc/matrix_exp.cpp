@@ -55,9 +55,6 @@ mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s) {
   if (x.size() == 0) {
     return mx::zeros(x.shape(), x.dtype(), stream);
   }
-  if (x.shape(-1) == 1) {
-    return mx::exp(x, stream);
-  }
   return mx::array(x.shape(), x.dtype(), std::make_shared<MatrixExp>(stream), {x});
 }
 

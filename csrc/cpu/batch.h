@@ -87,6 +87,13 @@ int run_scheme(Algebra& alg) {
   if (!(norm <= std::numeric_limits<real>::max())) {
     return -1;
   }
+  if constexpr (!Algebra::dual) {
+    if (alg.n() == 1) { // a scalar: std::exp is as accurate as it gets
+      auto* x = alg.slot(kA);
+      x[0] = std::exp(x[0]);
+      return kA;
+    }
+  }
   const Plan plan = plan_for_norm(norm);
   if (plan.squarings > 0) {
     alg.scale_slot(kA, std::ldexp(real(1), -plan.squarings));

@@ -1,0 +1,55 @@
+"""Bad input raises an exception that names the problem."""
+
+import re
+
+import mlx.core as mx
+import numpy as np
+import pytest
+
+from mlx_expm_ext import matrix_exp
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (0,)])
+def test_fewer_than_two_dimensions(shape):
+    with pytest.raises(ValueError, match="at least 2 dimensions.*got shape " + re.escape(str(shape))):
+        matrix_exp(mx.zeros(shape))
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (4, 3, 5), (1, 0)])
+def test_non_square(shape):
+    with pytest.raises(ValueError, match="square matrices in the last two axes, got shape " + re.escape(str(shape))):
+        matrix_exp(mx.zeros(shape))
+
+
+@pytest.mark.parametrize("value", [np.eye(2), [[1.0, 0.0], [0.0, 1.0]], 3.0])
+def test_not_an_mlx_array(value):
+    with pytest.raises(TypeError, match="mlx.core.array"):
+        matrix_exp(value)
+
+
+def test_bad_stream_argument():
+    with pytest.raises(TypeError):
+        matrix_exp(mx.eye(2), stream="cpu")
+
+
+def test_stream_is_keyword_only():
+    with pytest.raises(TypeError):
+        matrix_exp(mx.eye(2), mx.cpu)
+
+
+@pytest.mark.skipif(mx.metal.is_available(), reason="this MLX has a GPU backend")
+def test_gpu_stream_without_gpu_backend():
+    with pytest.raises(ValueError, match="gpu"):
+        matrix_exp(mx.eye(2), stream=mx.gpu)
+
+
+@pytest.mark.skipif(not mx.metal.is_available(), reason="needs MLX's Metal backend")
+def test_float64_on_the_gpu():
+    with pytest.raises(ValueError, match="float64 is not supported on the GPU"):
+        matrix_exp(mx.eye(2, dtype=mx.float64), stream=mx.gpu)
+
+
+def test_stream_usable_after_an_error():
+    with pytest.raises(ValueError):
+        matrix_exp(mx.zeros((2, 3)), stream=mx.cpu)
+    assert mx.allclose(matrix_exp(mx.zeros((2, 2)), stream=mx.cpu), mx.eye(2)).item()

@@ -1,0 +1,159 @@
+"""Derivatives (vjp, jvp, grad, grad of grad), vmap and compile.
+
+Derivatives are judged against 60-digit Frechet derivatives L(A, E) (jvp) and
+L(A^H, G) (vjp) of tests/data/references.npz, with the forward tolerance of
+tests/accuracy.py for the 2n x 2n block matrix the derivative is computed
+from; against central finite differences in float64; and, for complex input,
+against MLX's own autodiff of a Taylor series built from mx.matmul."""
+
+import math
+
+import mlx.core as mx
+import numpy as np
+import pytest
+
+from accuracy import references, to_mlx, to_numpy, tolerance
+from mlx_expm_ext import matrix_exp
+from reference import relative_error
+from samples import random_matrices, samples
+
+FRECHET = sorted({(k.split("/")[1], k.split("/")[2]) for k in references()
+                  if k.startswith("frechet/") and k.endswith("/e")})
+
+
+def expm_cpu(x):
+    return matrix_exp(x, stream=mx.cpu)
+
+
+def frechet_case(name, dtype):
+    refs = references()
+    key = f"frechet/{name}/{dtype}"
+    return refs[f"{key}/a"], refs[f"{key}/e"], float(refs[f"{name}/cond"]), refs, key
+
+
+@pytest.mark.parametrize("name,dtype", FRECHET)
+def test_jvp_is_frechet_derivative(name, dtype):
+    a, e, kappa, refs, key = frechet_case(name, dtype)
+    out, jvp = mx.jvp(expm_cpu, [to_mlx(a, dtype)], [to_mlx(e, dtype)])
+    assert jvp[0].dtype == getattr(mx, dtype)
+    err = relative_error(to_numpy(jvp[0]), refs[f"{key}/jvp_hi"], refs[f"{key}/jvp_lo"])
+    assert err <= tolerance(dtype, kappa, 2 * a.shape[0])
+
+
+@pytest.mark.parametrize("name,dtype", FRECHET)
+def test_vjp_is_adjoint_frechet_derivative(name, dtype):
+    a, g, kappa, refs, key = frechet_case(name, dtype)
+    _, vjp = mx.vjp(expm_cpu, [to_mlx(a, dtype)], [to_mlx(g, dtype)])
+    err = relative_error(to_numpy(vjp[0]), refs[f"{key}/vjp_hi"], refs[f"{key}/vjp_lo"])
+    assert err <= tolerance(dtype, kappa, 2 * a.shape[0])
+
+
+@pytest.mark.parametrize("n,norm", [(1, 0.7), (3, 0.5), (4, 3.0), (7, 12.0)])
+def test_grad_matches_central_differences(n, norm):
+    a = random_matrices((n, n), norm, mx.float64, n)
+    w = random_matrices((n, n), 1.0, mx.float64, n + 100)
+    e = random_matrices((n, n), 1.0, mx.float64, n + 200)
+
+    def f(x):
+        return mx.sum(expm_cpu(x) * w)
+
+    h = 1e-5
+    fd = (f(a + h * e) - f(a - h * e)).item() / (2 * h)
+    directional = mx.sum(mx.grad(f)(a) * e).item()
+    # Central differences: O(h^2 |f'''|) truncation + O(u |f| / h) rounding.
+    scale = math.exp(norm)
+    assert directional == pytest.approx(fd, rel=1e-8, abs=1e-8 * scale)
+
+
+@pytest.mark.parametrize("n,norm", [(2, 0.6), (3, 4.0)])
+def test_jvp_matches_central_differences(n, norm):
+    a = random_matrices((2, n, n), norm, mx.float64, 10 + n)
+    e = random_matrices((2, n, n), 1.0, mx.float64, 20 + n)
+    h = 1e-5
+    fd = (expm_cpu(a + h * e) - expm_cpu(a - h * e)) / (2 * h)
+    _, (jvp,) = mx.jvp(expm_cpu, [a], [e])
+    scale = math.exp(norm)
+    assert np.allclose(np.array(jvp), np.array(fd), rtol=1e-8, atol=1e-8 * scale)
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_grad_of_grad_matches_central_differences(n):
+    """g(A) = <grad f(A), V>; its gradient needs the derivative of the vjp."""
+    a = random_matrices((n, n), 1.5, mx.float64, 30 + n)
+    w = random_matrices((n, n), 1.0, mx.float64, 40 + n)
+    v = random_matrices((n, n), 1.0, mx.float64, 50 + n)
+    e = random_matrices((n, n), 1.0, mx.float64, 60 + n)
+
+    def f(x):
+        return mx.sum(expm_cpu(x) * w)
+
+    def g(x):
+        return mx.sum(mx.grad(f)(x) * v)
+
+    h = 1e-5
+    fd = (g(a + h * e) - g(a - h * e)).item() / (2 * h)
+    directional = mx.sum(mx.grad(g)(a) * e).item()
+    assert directional == pytest.approx(fd, rel=1e-7, abs=1e-7)
+
+
+def taylor_exp(x, terms=40):
+    """exp by its Taylor series with mx.matmul, for small norms: MLX's own
+    autodiff of it is an independent derivative (Matmul::vjp conjugates)."""
+    n = x.shape[-1]
+    out = mx.broadcast_to(mx.eye(n, dtype=x.dtype), x.shape)
+    term = out
+    for k in range(1, terms):
+        term = mx.matmul(term, x) / k
+        out = out + term
+    return out
+
+
+@pytest.mark.parametrize("dtype", [mx.complex64, mx.float32, mx.float64])
+def test_derivatives_match_autodiff_of_taylor_series(dtype):
+    a = random_matrices((3, 4, 4), 0.5, dtype, 70)
+    g = random_matrices((3, 4, 4), 1.0, dtype, 71)
+    _, (ours,) = mx.vjp(expm_cpu, [a], [g])
+    _, (theirs,) = mx.vjp(lambda x: taylor_exp(x), [a], [g])
+    _, (ours_t,) = mx.jvp(expm_cpu, [a], [g])
+    _, (theirs_t,) = mx.jvp(lambda x: taylor_exp(x), [a], [g])
+    tol = 1e-5 if dtype != mx.float64 else 1e-13
+    for x, y in ((ours, theirs), (ours_t, theirs_t)):
+        assert np.abs(to_numpy(x) - to_numpy(y)).max() <= tol * np.abs(to_numpy(y)).max()
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_vmap_over_any_axis_equals_batched_call(axis):
+    x = random_matrices((4, 5, 5), 2.0, mx.float32, 80)
+    moved = mx.moveaxis(x, 0, axis)  # the vmapped axis sits at `axis`
+    out = mx.vmap(expm_cpu, in_axes=axis, out_axes=0)(moved)
+    assert mx.array_equal(out, expm_cpu(x)).item()
+
+
+def test_vmap_of_vmap_and_of_grad():
+    x = random_matrices((2, 3, 4, 4), 1.0, mx.float64, 81)
+    out = mx.vmap(mx.vmap(expm_cpu))(x)
+    assert mx.array_equal(out, expm_cpu(x)).item()
+    f = lambda m: mx.sum(expm_cpu(m))  # noqa: E731
+    per_matrix = mx.vmap(mx.grad(f))(x[0])
+    assert np.allclose(np.array(per_matrix), np.array(mx.grad(f)(x[0])), rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("sample,dtype", samples(), ids=str)
+def test_compile_equals_eager(sample, dtype):
+    x = sample(dtype)
+    compiled = mx.compile(expm_cpu)
+    assert mx.array_equal(compiled(x), expm_cpu(x), equal_nan=True).item()
+
+
+def test_shapeless_compile_handles_new_shapes():
+    compiled = mx.compile(lambda x: expm_cpu(x) * 2.0, shapeless=True)
+    for shape in [(3, 4, 4), (5, 4, 4), (2, 6, 6)]:
+        x = random_matrices(shape, 1.0, mx.float32, 90)
+        assert mx.array_equal(compiled(x), expm_cpu(x) * 2.0).item()
+
+
+def test_compile_of_grad():
+    w = random_matrices((3, 3), 1.0, mx.float32, 91)
+    f = lambda x: mx.sum(expm_cpu(x) * w)  # noqa: E731
+    x = random_matrices((3, 3), 1.0, mx.float32, 92)
+    assert mx.allclose(mx.compile(mx.grad(f))(x), mx.grad(f)(x)).item()
