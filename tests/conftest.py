@@ -6,6 +6,8 @@ import hypothesis
 # Make tests/ importable as a folder of helper modules (cases, reference, ...).
 sys.path.insert(0, os.path.dirname(__file__))
 
-hypothesis.settings.register_profile("default", deadline=None, max_examples=60)
-hypothesis.settings.register_profile("ci", deadline=None, max_examples=60, derandomize=True)
+# Derandomized by default so that CI is reproducible; HYPOTHESIS_PROFILE=explore
+# searches with fresh random examples.
+hypothesis.settings.register_profile("default", deadline=None, max_examples=60, derandomize=True)
+hypothesis.settings.register_profile("explore", deadline=None, max_examples=1000)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -1,0 +1,30 @@
+"""The examples in README.md and in the docstring run and say what they claim."""
+
+import doctest
+import pathlib
+import re
+
+import mlx_expm_ext
+
+README = pathlib.Path(__file__).parents[1] / "README.md"
+
+
+def test_readme_example_runs():
+    block = re.search(r"## Example\n\n```python\n(.*?)```", README.read_text(), re.S).group(1)
+    namespace = {}
+    exec(block, namespace)
+    import mlx.core as mx
+    r = namespace["rotations"]
+    assert r.shape == (3, 2, 2)
+    eye = mx.broadcast_to(mx.eye(2), (3, 2, 2))
+    assert mx.allclose(mx.swapaxes(r, -1, -2) @ r, eye, atol=1e-6).item()
+
+
+def test_docstring_example():
+    finder = doctest.DocTestFinder()
+    tests = finder.find(mlx_expm_ext.matrix_exp, "matrix_exp", globs={})
+    assert tests and tests[0].examples
+    runner = doctest.DocTestRunner()
+    for test in tests:
+        runner.run(test)
+    assert runner.failures == 0
