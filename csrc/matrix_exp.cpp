@@ -4,6 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "block_matrix.h"
 #include "matrix_exp.h"
 
 namespace mlx_expm {
@@ -56,6 +57,22 @@ mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s) {
     return mx::zeros(x.shape(), x.dtype(), stream);
   }
   return mx::array(x.shape(), x.dtype(), std::make_shared<MatrixExp>(stream), {x});
+}
+
+mx::array matrix_exp_frechet(const mx::array& a, const mx::array& e, mx::StreamOrDevice s) {
+  check_square(a);
+  auto stream = mx::to_stream(s);
+  auto dtype = result_dtype(mx::promote_types(a.dtype(), e.dtype()), stream);
+  auto inputs = mx::broadcast_arrays({mx::astype(a, dtype, stream), mx::astype(e, dtype, stream)}, stream);
+  if (inputs[0].size() == 0) {
+    return mx::zeros(inputs[0].shape(), dtype, stream);
+  }
+  if (stream.device == mx::Device::gpu) { // no Frechet kernel on the GPU yet
+    auto exp_block = matrix_exp(upper_block(inputs[0], inputs[1], stream), stream);
+    return block(exp_block, 0, 1, stream);
+  }
+  auto shape = inputs[0].shape();
+  return mx::array(shape, dtype, std::make_shared<MatrixExpFrechet>(stream), std::move(inputs));
 }
 
 } // namespace mlx_expm

@@ -157,3 +157,51 @@ def test_compile_of_grad():
     f = lambda x: mx.sum(expm_cpu(x) * w)  # noqa: E731
     x = random_matrices((3, 3), 1.0, mx.float32, 92)
     assert mx.allclose(mx.compile(mx.grad(f))(x), mx.grad(f)(x)).item()
+
+
+def block_formula(a, e):
+    """L(A, E) as the top-right block of exp([[A, E], [0, A]]) (Mathias 1996),
+    with the forward primitive: the reference the Frechet primitive, which
+    differentiates the Taylor scheme itself, is checked against."""
+    n = a.shape[-1]
+    top = mx.concatenate([a, e], axis=-1)
+    bottom = mx.concatenate([mx.zeros_like(a), a], axis=-1)
+    big = expm_cpu(mx.concatenate([top, bottom], axis=-2))
+    return big[..., :n, n:]
+
+
+@pytest.mark.parametrize("dtype", [mx.float32, mx.float64, mx.complex64])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 9, 17, 30, 33, 40])
+@pytest.mark.parametrize("norm", [0.01, 0.9, 12.0])
+def test_frechet_primitive_matches_block_formula(dtype, n, norm):
+    a = random_matrices((3, n, n), norm, dtype, n)
+    e = random_matrices((3, n, n), 1.0, dtype, n + 1)
+    _, (jvp,) = mx.jvp(expm_cpu, [a], [e])
+    expected = to_numpy(block_formula(a, e))
+    err = np.abs(to_numpy(jvp) - expected).sum(-2).max(-1) / np.abs(expected).sum(-2).max(-1)
+    # Both are accurate to about u kappa, kappa <~ ||A||_1 for these matrices.
+    name = {mx.float32: "float32", mx.float64: "float64", mx.complex64: "complex64"}[dtype]
+    assert err.max() <= 2 * tolerance(name, 2 * norm, 2 * n)
+
+
+@pytest.mark.parametrize("dtype", [mx.float16, mx.bfloat16])
+def test_half_derivatives_are_float32_derivatives_rounded(dtype):
+    a = random_matrices((2, 6, 6), 2.0, mx.float32, 3).astype(dtype)
+    g = random_matrices((2, 6, 6), 1.0, mx.float32, 4).astype(dtype)
+    _, (ours,) = mx.vjp(expm_cpu, [a], [g])
+    _, (wide,) = mx.vjp(expm_cpu, [a.astype(mx.float32)], [g.astype(mx.float32)])
+    assert ours.dtype == dtype
+    assert mx.array_equal(ours, wide.astype(dtype)).item()
+
+
+def test_second_derivative_of_a_large_matrix_uses_blas_path():
+    """grad of grad at n = 20 works through the 2n = 40 Frechet primitive."""
+    a = random_matrices((20, 20), 1.0, mx.float64, 5)
+    w = random_matrices((20, 20), 1.0, mx.float64, 6)
+    v = random_matrices((20, 20), 1.0, mx.float64, 7)
+    e = random_matrices((20, 20), 1.0, mx.float64, 8)
+    f = lambda x: mx.sum(expm_cpu(x) * w)  # noqa: E731
+    g = lambda x: mx.sum(mx.grad(f)(x) * v)  # noqa: E731
+    h = 1e-5
+    fd = (g(a + h * e) - g(a - h * e)).item() / (2 * h)
+    assert mx.sum(mx.grad(g)(a) * e).item() == pytest.approx(fd, rel=1e-7)

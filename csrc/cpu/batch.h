@@ -1,55 +1,25 @@
-// Reading a batch of strided matrices and running the scheme of taylor.h on
-// each one.
+// Reading strided matrices into an algebra, running the scheme of taylor.h,
+// writing the result.
 
 #pragma once
+
+#include "cpu/isa.h"
 
 #include <cstdint>
 #include <vector>
 
+#include "cpu/job.h"
 #include "cpu/scalar.h"
 #include "cpu/taylor.h"
-#include "mlx/array.h"
 
-namespace mlx_expm::cpu {
+MLX_EXPM_CPU_BEGIN
 
-// Where matrix b of a (..., n, n) array starts, for any strides (transposes,
-// broadcasts and slices are read in place, without a copy).
-struct BatchLayout {
-  explicit BatchLayout(const mlx::core::array& a)
-      : n(a.shape(-1)),
-        row_stride(a.strides()[a.ndim() - 2]),
-        col_stride(a.strides()[a.ndim() - 1]),
-        batch_shape(a.shape().begin(), a.shape().end() - 2),
-        batch_strides(a.strides().begin(), a.strides().end() - 2) {
-    count = 1;
-    for (auto d : batch_shape) {
-      count *= d;
-    }
-  }
-
-  int64_t offset(int64_t b) const {
-    int64_t loc = 0;
-    for (int i = static_cast<int>(batch_shape.size()) - 1; i >= 0; --i) {
-      loc += (b % batch_shape[i]) * batch_strides[i];
-      b /= batch_shape[i];
-    }
-    return loc;
-  }
-
-  int n;
-  int64_t count;
-  int64_t row_stride;
-  int64_t col_stride;
-  std::vector<int64_t> batch_shape;
-  std::vector<int64_t> batch_strides;
-};
-
-// Copies the matrix at src into columns [col, col + n) of slot d, converting
-// to the compute type.
+// Copies the matrix at src into slot d (part 0: X, part 1: dX of a dual
+// slot), converting to the compute type.
 template <class Algebra, typename In>
-void load(Algebra& alg, int d, int col, const In* src, const BatchLayout& layout) {
+void load(Algebra& alg, int d, int part, const In* src, const BatchLayout& layout) {
   using T = typename Algebra::scalar;
-  T* dst = alg.slot(d) + col;
+  T* dst = alg.slot(d) + part * alg.width();
   for (int i = 0; i < alg.n(); ++i) {
     for (int j = 0; j < alg.n(); ++j) {
       dst[i * alg.ld() + j] =
@@ -58,10 +28,10 @@ void load(Algebra& alg, int d, int col, const In* src, const BatchLayout& layout
   }
 }
 
-// Copies columns [col, col + n) of slot d to the contiguous matrix at dst.
+// Copies part 0 (X) or 1 (dX) of slot d to the contiguous matrix at dst.
 template <class Algebra, typename Out>
-void store(Algebra& alg, int d, int col, Out* dst) {
-  const auto* src = alg.slot(d) + col;
+void store(Algebra& alg, int d, int part, Out* dst) {
+  const auto* src = alg.slot(d) + part * alg.width();
   for (int i = 0; i < alg.n(); ++i) {
     for (int j = 0; j < alg.n(); ++j) {
       dst[i * alg.n() + j] = static_cast<Out>(src[i * alg.ld() + j]);
@@ -87,12 +57,13 @@ int run_scheme(Algebra& alg) {
   if (!(norm <= std::numeric_limits<real>::max())) {
     return -1;
   }
-  if constexpr (!Algebra::dual) {
-    if (alg.n() == 1) { // a scalar: std::exp is as accurate as it gets
-      auto* x = alg.slot(kA);
-      x[0] = std::exp(x[0]);
-      return kA;
+  if (alg.n() == 1) { // scalars: std::exp is as accurate as it gets
+    auto* x = alg.slot(kA);
+    x[0] = std::exp(x[0]);
+    if constexpr (Algebra::dual) {
+      x[alg.width()] *= x[0]; // L(a, e) = exp(a) e
     }
+    return kA;
   }
   const Plan plan = plan_for_norm(norm);
   if (plan.squarings > 0) {
@@ -102,4 +73,4 @@ int run_scheme(Algebra& alg) {
   return square(alg, plan.squarings);
 }
 
-} // namespace mlx_expm::cpu
+MLX_EXPM_CPU_END

@@ -1,10 +1,11 @@
-// MatrixExp::eval_cpu: picks the compute type for the dtype and runs the
-// scheme on every matrix of the batch, on MLX's CPU stream.
+// eval_cpu of MatrixExp and MatrixExpFrechet: describe the job, pick the
+// kernels for this CPU and how to spread the batch over threads, and queue
+// the work on MLX's CPU stream.
 
-#include <complex>
-
-#include "cpu/batch.h"
-#include "cpu/loop_algebra.h"
+#include "cpu/blas.h"
+#include "cpu/job.h"
+#include "cpu/parallel.h"
+#include "cpu/sizes.h"
 #include "matrix_exp.h"
 #include "mlx/allocator.h"
 #include "mlx/backend/cpu/encoder.h"
@@ -13,54 +14,69 @@ namespace mlx_expm {
 
 namespace {
 
-// In: the storage type; T: the compute type (float for half types).
-template <typename In, typename T>
-void matrix_exp_cpu(const mx::array& a, mx::array& out, mx::Stream stream) {
+using Kernels = void (*)(const cpu::Job&, int64_t, int64_t);
+
+Kernels kernels_for_this_cpu() {
+#if defined(__x86_64__) && defined(MLX_EXPM_HAVE_X86_64_V3)
+  static const Kernels chosen = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+      ? cpu::x86_64_v3::run
+      : cpu::baseline::run;
+  return chosen;
+#else
+  return cpu::baseline::run;
+#endif
+}
+
+// Small matrices: the batch is split across our threads in blocks of about
+// 1e5 flops. Large ones go through BLAS: with at least one matrix per thread,
+// our threads each run a one-threaded BLAS; otherwise one matrix at a time
+// with the BLAS's own threads. Never both at once.
+void run_job(const cpu::Job& job) {
+  const auto run = kernels_for_this_cpu();
+  const int64_t count = job.a_layout.count;
+  const int64_t n = job.a_layout.n;
+  auto range = [&](int64_t begin, int64_t end) { run(job, begin, end); };
+  if (n <= cpu::kLoopMaxN) {
+    const int64_t flops = 20 * n * n * n + 200;
+    cpu::parallel_for(count, std::max<int64_t>(1, 100000 / flops), range);
+  } else if (count >= cpu::max_threads()) {
+    cpu::blas::set_num_threads(1);
+    cpu::parallel_for(count, 1, range);
+  } else {
+    cpu::blas::set_num_threads(cpu::max_threads());
+    run(job, 0, count);
+  }
+}
+
+void eval(const std::vector<mx::array>& inputs, mx::array& out, mx::Stream stream) {
   out.set_data(mx::allocator::malloc(out.nbytes()));
   auto& encoder = mx::cpu::get_command_encoder(stream);
-  encoder.set_input_array(a);
+  for (const auto& x : inputs) {
+    encoder.set_input_array(x);
+  }
   encoder.set_output_array(out);
-  encoder.dispatch([src = a.data<In>(),
-                    dst = out.data<In>(),
-                    layout = cpu::BatchLayout(a)]() {
-    using Algebra = cpu::LoopAlgebra<T, 0, false>;
-    const int n = layout.n;
-    std::vector<T> workspace(static_cast<size_t>(cpu::kNumSlots) * n * n);
-    Algebra alg(n, workspace.data());
-    for (int64_t b = 0; b < layout.count; ++b) {
-      In* result = dst + b * n * n;
-      cpu::load(alg, cpu::kA, 0, src + layout.offset(b), layout);
-      const int slot = cpu::run_scheme(alg);
-      if (slot < 0) {
-        cpu::fill_nan<T>(result, n);
-      } else {
-        cpu::store(alg, slot, 0, result);
-      }
-    }
-  });
+  const auto& a = inputs[0];
+  const auto& e = inputs.size() > 1 ? inputs[1] : inputs[0];
+  cpu::Job job{
+      out.dtype(),
+      a.data<void>(),
+      cpu::BatchLayout(a),
+      inputs.size() > 1 ? e.data<void>() : nullptr,
+      cpu::BatchLayout(e),
+      out.data<void>()};
+  encoder.dispatch([job = std::move(job)]() { run_job(job); });
 }
 
 } // namespace
 
-void MatrixExp::eval_cpu(
+void MatrixExp::eval_cpu(const std::vector<mx::array>& inputs, std::vector<mx::array>& outputs) {
+  eval(inputs, outputs[0], stream());
+}
+
+void MatrixExpFrechet::eval_cpu(
     const std::vector<mx::array>& inputs,
     std::vector<mx::array>& outputs) {
-  const auto& a = inputs[0];
-  auto& out = outputs[0];
-  switch (out.dtype()) {
-    case mx::float32:
-      return matrix_exp_cpu<float, float>(a, out, stream());
-    case mx::float64:
-      return matrix_exp_cpu<double, double>(a, out, stream());
-    case mx::float16:
-      return matrix_exp_cpu<mx::float16_t, float>(a, out, stream());
-    case mx::bfloat16:
-      return matrix_exp_cpu<mx::bfloat16_t, float>(a, out, stream());
-    case mx::complex64:
-      return matrix_exp_cpu<mx::complex64_t, std::complex<float>>(a, out, stream());
-    default:
-      throw std::invalid_argument("[matrix_exp] Unsupported dtype on the CPU.");
-  }
+  eval(inputs, outputs[0], stream());
 }
 
 } // namespace mlx_expm

@@ -6,12 +6,14 @@
 
 #pragma once
 
+#include "cpu/isa.h"
+
 #include <cmath>
 #include <complex>
 #include <limits>
 #include <type_traits>
 
-namespace mlx_expm::cpu {
+MLX_EXPM_CPU_BEGIN
 
 template <typename T>
 struct real_of {
@@ -64,4 +66,4 @@ inline T quiet_nan() {
   }
 }
 
-} // namespace mlx_expm::cpu
+MLX_EXPM_CPU_END

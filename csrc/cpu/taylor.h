@@ -20,12 +20,14 @@
 
 #pragma once
 
+#include "cpu/isa.h"
+
 #include <cmath>
 #include <limits>
 
 #include "matrix_exp_constants.h"
 
-namespace mlx_expm::cpu {
+MLX_EXPM_CPU_BEGIN
 
 namespace mc = matrix_exp_constants;
 
@@ -190,4 +192,4 @@ int square(Algebra& alg, int squarings) {
   return from;
 }
 
-} // namespace mlx_expm::cpu
+MLX_EXPM_CPU_END

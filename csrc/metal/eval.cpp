@@ -1,4 +1,4 @@
-// MatrixExp::eval_gpu. The Metal kernels are not built yet.
+// eval_gpu of the primitives. The Metal kernels are not built yet.
 
 #include <stdexcept>
 
@@ -6,10 +6,22 @@
 
 namespace mlx_expm {
 
-void MatrixExp::eval_gpu(const std::vector<mx::array>&, std::vector<mx::array>&) {
+namespace {
+
+[[noreturn]] void no_gpu() {
   throw std::runtime_error(
       "[matrix_exp] The GPU implementation is not available in this build. "
       "Pass stream=mx.cpu.");
+}
+
+} // namespace
+
+void MatrixExp::eval_gpu(const std::vector<mx::array>&, std::vector<mx::array>&) {
+  no_gpu();
+}
+
+void MatrixExpFrechet::eval_gpu(const std::vector<mx::array>&, std::vector<mx::array>&) {
+  no_gpu();
 }
 
 } // namespace mlx_expm

@@ -1,0 +1,166 @@
+// The algebra (see taylor.h) the CPU kernels use: a workspace of slots, each a
+// row-major block of n rows at ws + k * n * ld. A matrix takes `width` >= n
+// columns of a row, the columns past n being zero, so that loops over a row
+// have a length known at compile time and vectorise without remainders.
+// A plain slot holds X (ld = width); a dual slot holds the pair (X, dX) side
+// by side, [X | dX] (ld = 2 width), so that the product's X [Y | dY] is one
+// matrix product.
+//
+// Gemm is the matrix product: LoopGemm (plain loops the compiler vectorises,
+// for matrices that live in the L1 cache) or BlasGemm (blas.h). Rows > 0
+// fixes n at compile time; Width > 0 fixes the padded width (Width = 0: no
+// padding, width = n).
+
+#pragma once
+
+#include "cpu/isa.h"
+#include "cpu/scalar.h"
+#include "cpu/taylor.h"
+
+MLX_EXPM_CPU_BEGIN
+
+struct LoopGemm {
+  // c[0:rows, 0:cols] (+)= a[0:rows, 0:rows] b[0:rows, 0:cols], row-major.
+  template <int Rows, int Cols, typename T>
+  static void run(
+      int rows,
+      int cols,
+      const T* a,
+      int lda,
+      const T* b,
+      int ldb,
+      T* c,
+      int ldc,
+      bool accumulate) {
+    const int n = Rows ? Rows : rows;
+    const int m = Cols ? Cols : cols;
+    for (int i = 0; i < n; ++i) {
+      T* ci = c + i * ldc;
+      if (!accumulate) {
+        for (int j = 0; j < m; ++j) {
+          ci[j] = T(0);
+        }
+      }
+      for (int k = 0; k < n; ++k) {
+        const T aik = a[i * lda + k];
+        const T* bk = b + k * ldb;
+        for (int j = 0; j < m; ++j) {
+          ci[j] = mul_add(ci[j], aik, bk[j]);
+        }
+      }
+    }
+  }
+};
+
+template <typename T, int Rows, int Width, bool Dual, class Gemm>
+class Algebra {
+ public:
+  using scalar = T;
+  using real = real_t<T>;
+  static constexpr bool dual = Dual;
+
+  static size_t workspace_size(int n) {
+    const size_t width = Width ? Width : n;
+    return kNumSlots * n * (Dual ? 2 * width : width);
+  }
+
+  // ws must hold workspace_size(n) zeros.
+  Algebra(int n, T* ws)
+      : n_(Rows ? Rows : n), width_(Width ? Width : n), ld_(Dual ? 2 * width_ : width_), ws_(ws) {}
+
+  int n() const {
+    return n_;
+  }
+  // Where dX starts in a row of a dual slot.
+  int width() const {
+    return width_;
+  }
+  int ld() const {
+    return ld_;
+  }
+  T* slot(int s) {
+    return ws_ + static_cast<size_t>(s) * n_ * ld_;
+  }
+
+  void mul(int d, int x, int y) {
+    product(d, x, y, false);
+  }
+  void mul_add(int d, int x, int y) {
+    product(d, x, y, true);
+  }
+
+  void combine(int d, real c_identity, const real* c, const int* x, int k) {
+    T* out = slot(d);
+    const int size = n_ * ld_;
+    const T* x0 = slot(x[0]);
+    for (int e = 0; e < size; ++e) {
+      out[e] = scale(c[0], x0[e]);
+    }
+    for (int j = 1; j < k; ++j) {
+      const T* in = slot(x[j]);
+      for (int e = 0; e < size; ++e) {
+        out[e] += scale(c[j], in[e]);
+      }
+    }
+    add_identity(d, c_identity);
+  }
+
+  void add_scaled(int d, real c, int x) {
+    T* out = slot(d);
+    const T* in = slot(x);
+    const int size = n_ * ld_;
+    for (int e = 0; e < size; ++e) {
+      out[e] += scale(c, in[e]);
+    }
+  }
+
+  void add_identity(int d, real c) {
+    T* out = slot(d);
+    for (int i = 0; i < n_; ++i) {
+      out[i * ld_ + i] += c;
+    }
+  }
+
+  // Multiplies the whole slot (X and, for a dual slot, dX) by c.
+  void scale_slot(int d, real c) {
+    T* out = slot(d);
+    const int size = n_ * ld_;
+    for (int e = 0; e < size; ++e) {
+      out[e] = scale(c, out[e]);
+    }
+  }
+
+  // max_j sum_i |X_ij|; NaN if any entry of X is NaN.
+  real norm1(int d) {
+    const T* x = slot(d);
+    real best = 0;
+    bool nan = false;
+    for (int j = 0; j < n_; ++j) {
+      real sum = 0;
+      for (int i = 0; i < n_; ++i) {
+        sum += modulus(x[i * ld_ + j]);
+      }
+      nan |= sum != sum;
+      best = sum > best ? sum : best;
+    }
+    return nan ? std::numeric_limits<real>::quiet_NaN() : best;
+  }
+
+ private:
+  // d = x y, or d += x y. For duals: [dX | ddX] (+)= xX [yX | ydX]; ddX += xdX yX.
+  void product(int d, int x, int y, bool accumulate) {
+    constexpr int Cols = Dual ? 2 * Width : Width;
+    Gemm::template run<Rows, Cols>(n_, ld_, slot(x), ld_, slot(y), ld_, slot(d), ld_, accumulate);
+    if constexpr (Dual) {
+      Gemm::template run<Rows, Width>(
+          n_, width_, slot(x) + width_, ld_, slot(y), ld_, slot(d) + width_, ld_, true);
+    }
+  }
+
+  int n_;
+  int width_;
+  int ld_;
+  T* ws_;
+};
+
+MLX_EXPM_CPU_END

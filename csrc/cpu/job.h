@@ -1,0 +1,64 @@
+// What the CPU kernels are asked to do: the arrays of one MatrixExp or
+// MatrixExpFrechet evaluation, and how to find matrix b of each.
+
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "mlx/array.h"
+
+namespace mlx_expm::cpu {
+
+// Where matrix b of a (..., n, n) array starts, for any strides (transposes,
+// broadcasts and slices are read in place, without a copy).
+struct BatchLayout {
+  explicit BatchLayout(const mlx::core::array& a)
+      : n(a.shape(-1)),
+        row_stride(a.strides()[a.ndim() - 2]),
+        col_stride(a.strides()[a.ndim() - 1]),
+        batch_shape(a.shape().begin(), a.shape().end() - 2),
+        batch_strides(a.strides().begin(), a.strides().end() - 2) {
+    count = 1;
+    for (auto d : batch_shape) {
+      count *= d;
+    }
+  }
+
+  int64_t offset(int64_t b) const {
+    int64_t loc = 0;
+    for (int i = static_cast<int>(batch_shape.size()) - 1; i >= 0; --i) {
+      loc += (b % batch_shape[i]) * batch_strides[i];
+      b /= batch_shape[i];
+    }
+    return loc;
+  }
+
+  int n;
+  int64_t count;
+  int64_t row_stride;
+  int64_t col_stride;
+  std::vector<int64_t> batch_shape;
+  std::vector<int64_t> batch_strides;
+};
+
+// exp(A) of each matrix of `a`, or, when `e` is set, the Frechet derivative
+// L(A, E) of each pair. Outputs are contiguous.
+struct Job {
+  mlx::core::Dtype dtype;
+  const void* a;
+  BatchLayout a_layout;
+  const void* e; // null for exp(A)
+  BatchLayout e_layout;
+  void* out;
+};
+
+// Runs matrices [begin, end) of the job; one definition per instruction set.
+namespace baseline {
+void run(const Job& job, int64_t begin, int64_t end);
+}
+namespace x86_64_v3 {
+void run(const Job& job, int64_t begin, int64_t end);
+}
+
+} // namespace mlx_expm::cpu

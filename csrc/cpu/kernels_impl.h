@@ -1,0 +1,106 @@
+// The body of the CPU kernels: for each matrix of a job, load it, run the
+// scheme with the algebra that suits its size, store the result. Included by
+// kernels_*.cpp, each compiled for one instruction set (see isa.h).
+
+#pragma once
+
+#include <complex>
+#include <vector>
+
+#include "cpu/algebra.h"
+#include "cpu/batch.h"
+#include "cpu/blas.h"
+#include "cpu/isa.h"
+#include "cpu/job.h"
+#include "cpu/sizes.h"
+
+MLX_EXPM_CPU_BEGIN
+
+namespace mx = mlx::core;
+
+struct BlasGemm {
+  template <int Rows, int Cols, typename T>
+  static void run(int rows, int cols, const T* a, int lda, const T* b, int ldb, T* c, int ldc,
+                  bool accumulate) {
+    blas::gemm(rows, cols, rows, a, lda, b, ldb, accumulate, c, ldc);
+  }
+};
+
+template <typename In, class Alg>
+void run_matrices(const Job& job, int64_t begin, int64_t end) {
+  using T = typename Alg::scalar;
+  const int n = job.a_layout.n;
+  std::vector<T> workspace(Alg::workspace_size(n));
+  Alg alg(n, workspace.data());
+  const auto* a = static_cast<const In*>(job.a);
+  const auto* e = static_cast<const In*>(job.e);
+  auto* out = static_cast<In*>(job.out);
+  for (int64_t b = begin; b < end; ++b) {
+    In* result = out + b * n * n;
+    load(alg, kA, 0, a + job.a_layout.offset(b), job.a_layout);
+    if constexpr (Alg::dual) {
+      load(alg, kA, 1, e + job.e_layout.offset(b), job.e_layout);
+    }
+    const int slot = run_scheme(alg);
+    if (slot < 0) {
+      fill_nan<T>(result, n);
+    } else {
+      store(alg, slot, Alg::dual ? 1 : 0, result);
+    }
+  }
+}
+
+// In: the storage type; T: the compute type. Each size class gets loops of a
+// compile-time width (n <= 4 also compile-time rows); beyond kLoopMaxN, BLAS.
+template <typename In, typename T, bool Dual>
+void run_typed(const Job& job, int64_t begin, int64_t end) {
+  const int n = job.a_layout.n;
+  auto loops = [&]<int Rows, int Width>() {
+    run_matrices<In, Algebra<T, Rows, Width, Dual, LoopGemm>>(job, begin, end);
+  };
+  if (n == 1 || n == 2) {
+    return loops.template operator()<0, 2>();
+  } else if (n == 3) {
+    return loops.template operator()<3, 4>();
+  } else if (n == 4) {
+    return loops.template operator()<4, 4>();
+  } else if (n <= 8) {
+    return loops.template operator()<0, 8>();
+  } else if (n <= 16) {
+    return loops.template operator()<0, 16>();
+  } else if (n <= 24) {
+    return loops.template operator()<0, 24>();
+  } else if (n <= kLoopMaxN) {
+    static_assert(kLoopMaxN == 32, "add a width class for the new kLoopMaxN");
+    return loops.template operator()<0, 32>();
+  }
+  run_matrices<In, Algebra<T, 0, 0, Dual, BlasGemm>>(job, begin, end);
+}
+
+template <bool Dual>
+void run_mode(const Job& job, int64_t begin, int64_t end) {
+  switch (job.dtype) {
+    case mx::float32:
+      return run_typed<float, float, Dual>(job, begin, end);
+    case mx::float64:
+      return run_typed<double, double, Dual>(job, begin, end);
+    case mx::float16:
+      return run_typed<mx::float16_t, float, Dual>(job, begin, end);
+    case mx::bfloat16:
+      return run_typed<mx::bfloat16_t, float, Dual>(job, begin, end);
+    case mx::complex64:
+      return run_typed<mx::complex64_t, std::complex<float>, Dual>(job, begin, end);
+    default:
+      throw std::invalid_argument("[matrix_exp] Unsupported dtype on the CPU.");
+  }
+}
+
+void run(const Job& job, int64_t begin, int64_t end) {
+  if (job.e) {
+    run_mode<true>(job, begin, end);
+  } else {
+    run_mode<false>(job, begin, end);
+  }
+}
+
+MLX_EXPM_CPU_END
