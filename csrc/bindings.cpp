@@ -1,11 +1,15 @@
 // Python bindings: signatures and docstrings only.
 
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
 #include <nanobind/stl/variant.h>
 
+#include "composed.h"
 #include "matrix_exp.h"
+#include "metal/plan.h"
 
 namespace nb = nanobind;
+namespace mx = mlx::core;
 using namespace nb::literals;
 
 NB_MODULE(_ext, m) {
@@ -73,4 +77,32 @@ Examples
 >>> mx.allclose(r, mx.array([[0.87758255, -0.47942555], [0.47942555, 0.87758255]])).item()
 True
 )doc");
+
+  // Test hooks, not public API.
+  m.def(
+      "_matrix_exp_composed",
+      [](const mx::array& a, mx::StreamOrDevice s) {
+        return mlx_expm::matrix_exp_composed(a, mx::to_stream(s));
+      },
+      nb::arg(),
+      nb::kw_only(),
+      "stream"_a = nb::none(),
+      "exp(A) from MLX operations: the path of GPUs without the fused kernel.");
+  m.def(
+      "_fused_plan",
+      [](const std::string& dtype, int n, int64_t count, int64_t batch_stride,
+         int64_t row_stride, int64_t col_stride, int max_threads) {
+        auto p = mlx_expm::metal::plan_fused(
+            dtype, n, count, batch_stride, row_stride, col_stride, max_threads);
+        nb::dict d;
+        d["kernel"] = p.kernel;
+        d["padded"] = p.padded;
+        d["matrices_per_group"] = p.matrices_per_group;
+        d["threads_per_group"] = p.threads_per_group;
+        d["scratch_bytes"] = p.scratch_bytes;
+        d["groups"] = p.groups;
+        return d;
+      },
+      "The launch plan of the fused Metal kernel (csrc/metal/plan.h).");
+  m.def("_fused_supported", &mlx_expm::metal::fused_supported);
 }

@@ -5,7 +5,10 @@
 #include <stdexcept>
 
 #include "block_matrix.h"
+#include "composed.h"
 #include "matrix_exp.h"
+#include "metal/plan.h"
+#include "mlx/backend/metal/metal.h"
 
 namespace mlx_expm {
 
@@ -47,7 +50,32 @@ mx::Dtype result_dtype(mx::Dtype in, const mx::Stream& s) {
   return out;
 }
 
+// On the GPU: the fused Metal kernel where it applies (it takes a
+// (count, n, n) array), else the composition of MLX operations.
+mx::array matrix_exp_gpu(const mx::array& x, mx::Stream stream) {
+  const int n = x.shape(-1);
+  if (!mx::metal::is_available() || !metal::fused_supported(kernel_dtype_name(x.dtype()), n)) {
+    return matrix_exp_composed(x, stream);
+  }
+  auto flat = mx::reshape(x, {-1, n, n}, stream);
+  auto out = mx::array(flat.shape(), flat.dtype(), std::make_shared<MatrixExp>(stream), {flat});
+  return mx::reshape(out, x.shape(), stream);
+}
+
 } // namespace
+
+std::string kernel_dtype_name(mx::Dtype dtype) {
+  switch (dtype) {
+    case mx::float32:
+      return "float32";
+    case mx::float16:
+      return "float16";
+    case mx::bfloat16:
+      return "bfloat16";
+    default:
+      return "";
+  }
+}
 
 mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s) {
   check_square(a);
@@ -55,6 +83,9 @@ mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s) {
   auto x = mx::astype(a, result_dtype(a.dtype(), stream), stream);
   if (x.size() == 0) {
     return mx::zeros(x.shape(), x.dtype(), stream);
+  }
+  if (stream.device == mx::Device::gpu) {
+    return matrix_exp_gpu(x, stream);
   }
   return mx::array(x.shape(), x.dtype(), std::make_shared<MatrixExp>(stream), {x});
 }

@@ -20,6 +20,9 @@ mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s = {});
 // matrices of a and e (same shape and dtype).
 mx::array matrix_exp_frechet(const mx::array& a, const mx::array& e, mx::StreamOrDevice s = {});
 
+// The dtype's name in the fused kernel's instantiations ("float32"), or "".
+std::string kernel_dtype_name(mx::Dtype dtype);
+
 // exp(A): one input, one output.
 class MatrixExp : public mx::Primitive {
  public:

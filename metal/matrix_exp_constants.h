@@ -17,12 +17,16 @@
 #pragma once
 
 #if defined(__METAL_VERSION__)
+#ifndef MATRIX_EXP_CONSTANT
 #define MATRIX_EXP_CONSTANT constant constexpr
+#endif
 // Coefficients are single precision on the GPU (Metal has no double).
 #define MATRIX_EXP_REAL(x) x##f
 typedef float matrix_exp_real;
 #else
+#ifndef MATRIX_EXP_CONSTANT
 #define MATRIX_EXP_CONSTANT inline constexpr
+#endif
 #define MATRIX_EXP_REAL(x) x
 typedef double matrix_exp_real;
 #endif

@@ -1,0 +1,67 @@
+#include "metal/plan.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace mlx_expm::metal {
+
+namespace mp = matrix_exp_params;
+
+namespace {
+
+// Threadgroup memory a threadgroup may take, leaving room for a second
+// threadgroup on the same GPU core: a tuning guess, to be measured on a Mac.
+constexpr size_t kScratchBudget = 16 * 1024;
+// Apple GPUs' limit per threadgroup.
+constexpr size_t kScratchLimit = 32 * 1024;
+// Simdgroups per threadgroup at most (256 threads).
+constexpr int kMaxMatricesPerGroup = 8;
+
+} // namespace
+
+bool fused_dtype(const std::string& dtype) {
+  return dtype == "float32" || dtype == "float16" || dtype == "bfloat16";
+}
+
+bool fused_supported(const std::string& dtype, int n) {
+  return fused_dtype(dtype) && n >= 1 && n <= mp::kMaxPadded;
+}
+
+std::string fused_kernel_name(const std::string& dtype, int n) {
+  const int padded = (n + mp::kTile - 1) / mp::kTile * mp::kTile;
+  return "matrix_exp_fused_" + dtype + "_" + std::to_string(padded);
+}
+
+FusedPlan plan_fused(
+    const std::string& dtype,
+    int n,
+    int64_t count,
+    int64_t batch_stride,
+    int64_t row_stride,
+    int64_t col_stride,
+    int max_threads_per_group) {
+  if (!fused_supported(dtype, n) || count < 1) {
+    throw std::invalid_argument("[matrix_exp] No fused kernel for this dtype and size.");
+  }
+  const int padded = (n + mp::kTile - 1) / mp::kTile * mp::kTile;
+  const size_t bytes_per_matrix = sizeof(float) * mp::kSlots * padded * padded;
+  int per_group = static_cast<int>(std::max<size_t>(1, kScratchBudget / bytes_per_matrix));
+  per_group = std::min({per_group, kMaxMatricesPerGroup, max_threads_per_group / mp::kSimdWidth});
+  per_group = static_cast<int>(std::min<int64_t>(per_group, count));
+  per_group = std::max(per_group, 1);
+
+  FusedPlan plan;
+  plan.kernel = fused_kernel_name(dtype, n);
+  plan.padded = padded;
+  plan.matrices_per_group = per_group;
+  plan.threads_per_group = per_group * mp::kSimdWidth;
+  plan.scratch_bytes = per_group * bytes_per_matrix;
+  plan.groups = (count + per_group - 1) / per_group;
+  plan.params = MatrixExpParams{n, count, batch_stride, row_stride, col_stride};
+  if (plan.scratch_bytes > kScratchLimit || plan.threads_per_group > max_threads_per_group) {
+    throw std::logic_error("[matrix_exp] Fused plan exceeds the threadgroup limits.");
+  }
+  return plan;
+}
+
+} // namespace mlx_expm::metal

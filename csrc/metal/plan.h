@@ -1,0 +1,49 @@
+// How the fused Metal kernel is launched for a batch: which instantiation,
+// how many matrices per threadgroup, how much threadgroup memory, what grid.
+// Pure C++ (no Metal), so that it is compiled and unit-tested on every
+// platform, and used both by eval_gpu and by the Linux emulator of the kernel
+// (tests/metal_emulator).
+
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "matrix_exp_params.h"
+
+namespace mlx_expm::metal {
+
+struct FusedPlan {
+  std::string kernel; // host_name in matrix_exp.metal
+  int padded; // P: n rounded up to a multiple of 8
+  int matrices_per_group; // one simdgroup per matrix
+  int threads_per_group; // 32 * matrices_per_group
+  size_t scratch_bytes; // threadgroup memory at kScratchMemory
+  int64_t groups; // threadgroups of the 1-D grid
+  MatrixExpParams params; // set_bytes at kParamsBuffer
+};
+
+// The dtype names of the kernel instantiations ("float32", "float16",
+// "bfloat16"); other dtypes have no fused kernel.
+bool fused_dtype(const std::string& dtype);
+
+// True if the fused kernel handles n x n matrices of this dtype.
+bool fused_supported(const std::string& dtype, int n);
+
+// The instantiation for this dtype and n ("matrix_exp_fused_float32_16").
+std::string fused_kernel_name(const std::string& dtype, int n);
+
+// The launch of the fused kernel for `count` matrices of size n whose entry
+// (b, i, j) is at b * batch_stride + i * row_stride + j * col_stride.
+// max_threads_per_group is the pipeline's maxTotalThreadsPerThreadgroup.
+// Requires fused_supported(dtype, n) and count >= 1.
+FusedPlan plan_fused(
+    const std::string& dtype,
+    int n,
+    int64_t count,
+    int64_t batch_stride,
+    int64_t row_stride,
+    int64_t col_stride,
+    int max_threads_per_group);
+
+} // namespace mlx_expm::metal

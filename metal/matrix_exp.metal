@@ -1,0 +1,44 @@
+// The fused matrix-exponential kernel: one dispatch computes exp of every
+// matrix of the batch, one simdgroup per matrix, several matrices per
+// threadgroup (see matrix_exp.h; the host side is csrc/metal/).
+//
+// Threadgroup memory `scratch`: simdgroups_per_threadgroup * kSlots * P * P
+// floats, set by the host (csrc/metal/plan.cpp). Buffer indices are those of
+// matrix_exp_params.h (tests/test_metal_source.py checks that they agree).
+
+#include "matrix_exp.h"
+
+template <typename T, int P>
+[[kernel]] void matrix_exp_fused(
+    device const T* in [[buffer(0)]],
+    device T* out [[buffer(1)]],
+    constant MatrixExpParams& params [[buffer(2)]],
+    threadgroup float* scratch [[threadgroup(0)]],
+    uint group [[threadgroup_position_in_grid]],
+    uint simd_group [[simdgroup_index_in_threadgroup]],
+    uint simd_groups [[simdgroups_per_threadgroup]],
+    uint lane [[thread_index_in_simdgroup]]) {
+  using namespace matrix_exp_kernel;
+  const matrix_exp_int64 b = matrix_exp_int64(group) * simd_groups + simd_group;
+  // A simdgroup past the end of the batch leaves as a whole: no simdgroup of
+  // the threadgroup waits for another.
+  if (b >= params.count) {
+    return;
+  }
+  const Workspace<P> ws{scratch + simd_group * mp::kSlots * P * P, lane};
+  matrix_exp_one<T, P>(in, out, params, b, ws);
+}
+
+#define instantiate_matrix_exp_fused(tname, type, padded)                        \
+  template [[host_name("matrix_exp_fused_" #tname "_" #padded)]] [[kernel]]      \
+  decltype(matrix_exp_fused<type, padded>) matrix_exp_fused<type, padded>;
+
+#define instantiate_matrix_exp_fused_sizes(tname, type) \
+  instantiate_matrix_exp_fused(tname, type, 8)          \
+  instantiate_matrix_exp_fused(tname, type, 16)         \
+  instantiate_matrix_exp_fused(tname, type, 24)         \
+  instantiate_matrix_exp_fused(tname, type, 32)
+
+instantiate_matrix_exp_fused_sizes(float32, float)
+instantiate_matrix_exp_fused_sizes(float16, half)
+instantiate_matrix_exp_fused_sizes(bfloat16, bfloat)

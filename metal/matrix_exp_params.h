@@ -1,0 +1,48 @@
+// What the host tells the fused kernel, and where: shared by the Metal kernel
+// (metal/matrix_exp.metal) and its host side (csrc/metal/), so that the two
+// cannot disagree on the layout of the parameters or on buffer indices.
+
+#pragma once
+
+#if defined(__METAL_VERSION__)
+typedef long matrix_exp_int64;
+#ifndef MATRIX_EXP_CONSTANT
+#define MATRIX_EXP_CONSTANT constant constexpr
+#endif
+#else
+#include <cstdint>
+typedef int64_t matrix_exp_int64;
+#ifndef MATRIX_EXP_CONSTANT
+#define MATRIX_EXP_CONSTANT inline constexpr
+#endif
+#endif
+
+namespace matrix_exp_params {
+
+// Buffer and threadgroup-memory indices of the fused kernel.
+MATRIX_EXP_CONSTANT int kInputBuffer = 0;
+MATRIX_EXP_CONSTANT int kOutputBuffer = 1;
+MATRIX_EXP_CONSTANT int kParamsBuffer = 2;
+MATRIX_EXP_CONSTANT int kScratchMemory = 0;
+
+// Work matrices per matrix in threadgroup memory (A, A2, A3, A6, B0, B1, R).
+MATRIX_EXP_CONSTANT int kSlots = 7;
+
+// The fused kernel pads n up to a multiple of the 8 x 8 simdgroup matrices,
+// at most kMaxPadded: 7 slots of 32 x 32 floats are 28 KiB of the 32 KiB of
+// threadgroup memory Apple GPUs give a threadgroup.
+MATRIX_EXP_CONSTANT int kTile = 8;
+MATRIX_EXP_CONSTANT int kMaxPadded = 32;
+MATRIX_EXP_CONSTANT int kSimdWidth = 32;
+
+} // namespace matrix_exp_params
+
+// Matrix b of the input starts at b * batch_stride (elements); entry (i, j)
+// at i * row_stride + j * col_stride from there. The output is contiguous.
+struct MatrixExpParams {
+  matrix_exp_int64 n;
+  matrix_exp_int64 count;
+  matrix_exp_int64 batch_stride;
+  matrix_exp_int64 row_stride;
+  matrix_exp_int64 col_stride;
+};
