@@ -20,32 +20,50 @@
 MLX_EXPM_CPU_BEGIN
 
 struct LoopGemm {
-  // c[0:rows, 0:cols] (+)= a[0:rows, 0:rows] b[0:rows, 0:cols], row-major.
+  // c[0:rows, 0:cols] (+)= a[0:rows, 0:rows] b[0:rows, 0:cols], row-major;
+  // c overlaps neither a nor b. With Cols known, a row of c is summed in a
+  // local array that the compiler keeps in vector registers.
   template <int Rows, int Cols, typename T>
   static void run(
       int rows,
       int cols,
-      const T* a,
+      const T* __restrict a,
       int lda,
-      const T* b,
+      const T* __restrict b,
       int ldb,
-      T* c,
+      T* __restrict c,
       int ldc,
       bool accumulate) {
     const int n = Rows ? Rows : rows;
-    const int m = Cols ? Cols : cols;
-    for (int i = 0; i < n; ++i) {
-      T* ci = c + i * ldc;
-      if (!accumulate) {
-        for (int j = 0; j < m; ++j) {
-          ci[j] = T(0);
+    if constexpr (Cols > 0) {
+      for (int i = 0; i < n; ++i) {
+        T row[Cols];
+        for (int j = 0; j < Cols; ++j) {
+          row[j] = accumulate ? c[i * ldc + j] : T(0);
+        }
+        for (int k = 0; k < n; ++k) {
+          const T aik = a[i * lda + k];
+          const T* bk = b + k * ldb;
+          for (int j = 0; j < Cols; ++j) {
+            row[j] = mul_add(row[j], aik, bk[j]);
+          }
+        }
+        for (int j = 0; j < Cols; ++j) {
+          c[i * ldc + j] = row[j];
         }
       }
-      for (int k = 0; k < n; ++k) {
-        const T aik = a[i * lda + k];
-        const T* bk = b + k * ldb;
-        for (int j = 0; j < m; ++j) {
-          ci[j] = mul_add(ci[j], aik, bk[j]);
+    } else {
+      for (int i = 0; i < n; ++i) {
+        T* ci = c + i * ldc;
+        for (int j = 0; j < cols; ++j) {
+          ci[j] = accumulate ? ci[j] : T(0);
+        }
+        for (int k = 0; k < n; ++k) {
+          const T aik = a[i * lda + k];
+          const T* bk = b + k * ldb;
+          for (int j = 0; j < cols; ++j) {
+            ci[j] = mul_add(ci[j], aik, bk[j]);
+          }
         }
       }
     }

@@ -12,6 +12,7 @@
 #include "cpu/blas.h"
 #include "cpu/isa.h"
 #include "cpu/job.h"
+#include "cpu/lanes_driver.h"
 #include "cpu/sizes.h"
 
 MLX_EXPM_CPU_BEGIN
@@ -50,11 +51,26 @@ void run_matrices(const Job& job, int64_t begin, int64_t end) {
   }
 }
 
-// In: the storage type; T: the compute type. Each size class gets loops of a
+// In: the storage type; T: the compute type. Real matrices with 2 <= n <= 8
+// run L to a vector (lanes_driver.h); others one at a time with loops of a
 // compile-time width (n <= 4 also compile-time rows); beyond kLoopMaxN, BLAS.
 template <typename In, typename T, bool Dual>
 void run_typed(const Job& job, int64_t begin, int64_t end) {
   const int n = job.a_layout.n;
+  if constexpr (!is_complex_v<T>) {
+    switch (n) {
+      case 2:
+        return run_lanes<In, T, 2, Dual>(job, begin, end);
+      case 3:
+        return run_lanes<In, T, 3, Dual>(job, begin, end);
+      case 4:
+        return run_lanes<In, T, 4, Dual>(job, begin, end);
+      default:
+        if (n >= 5 && n <= kLanesMaxN) {
+          return run_lanes<In, T, 0, Dual>(job, begin, end);
+        }
+    }
+  }
   auto loops = [&]<int Rows, int Width>() {
     run_matrices<In, Algebra<T, Rows, Width, Dual, LoopGemm>>(job, begin, end);
   };

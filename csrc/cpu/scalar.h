@@ -27,7 +27,9 @@ template <typename T>
 using real_t = typename real_of<T>::type;
 
 template <typename T>
-inline constexpr bool is_complex_v = !std::is_same_v<T, real_t<T>>;
+inline constexpr bool is_complex_v = false;
+template <typename R>
+inline constexpr bool is_complex_v<std::complex<R>> = true;
 
 // acc + a * b
 template <typename T>

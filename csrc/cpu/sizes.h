@@ -4,6 +4,10 @@
 
 namespace mlx_expm::cpu {
 
+// Real matrices up to this n run a vector's width of matrices at a time
+// (lanes_driver.h).
+inline constexpr int kLanesMaxN = 8;
+
 // Up to this n the products run as plain loops in the L1 cache; above, BLAS.
 inline constexpr int kLoopMaxN = 32;
 
