@@ -275,6 +275,7 @@ void matrix_exp_one(
   }
   const bool bad = simd_any(!isfinite(column));
   const float norm = simd_max(column);
+  ws.sync(); // the column reads above happen before slot kA is scaled below
 
   device T* dst = out + b * matrix_exp_int64(n) * n;
   if (bad) {

@@ -11,3 +11,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 hypothesis.settings.register_profile("default", deadline=None, max_examples=60, derandomize=True)
 hypothesis.settings.register_profile("explore", deadline=None, max_examples=1000)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "tsan: runs a ThreadSanitizer build of the Metal emulator")

@@ -1,0 +1,106 @@
+"""The project's fused Metal kernel (metal/matrix_exp.metal) run through the
+emulator, launched exactly as eval_gpu launches it: the kernel name,
+threadgroup size, threadgroup memory and grid come from the same C++ planner
+(csrc/metal/plan.cpp, reached through the installed extension)."""
+
+from __future__ import annotations
+
+import pathlib
+import struct
+
+import numpy as np
+
+from . import run
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SOURCE = ROOT / "metal" / "matrix_exp.metal"
+INCLUDE = ROOT / "metal"
+MAX_N = 32  # matrix_exp_params.h: kMaxPadded
+
+_NAMES = {np.dtype(np.float32): "float32", np.dtype(np.float16): "float16"}
+
+
+def _to_bfloat16_bits(x: np.ndarray) -> np.ndarray:
+    """float32 -> bfloat16 bits, round to nearest even (NaN kept NaN)."""
+    bits = x.astype(np.float32).view(np.uint32)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    rounded = np.where(np.isnan(x), 0x7FC0, rounded)
+    return rounded.astype(np.uint16)
+
+
+def _from_bfloat16_bits(b: np.ndarray) -> np.ndarray:
+    return (b.astype(np.uint32) << 16).view(np.float32)
+
+
+def _memory_and_strides(view: np.ndarray):
+    """The memory a (count, n, n) view reads, as a contiguous 1-D array that
+    starts at the view's first element, and the view's strides in elements:
+    the kernel then reads the view in place, as it reads a strided mx.array."""
+    root = view
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not root.flags.c_contiguous or any(s < 0 for s in view.strides):
+        view = np.ascontiguousarray(view)
+        root = view
+    start = view.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    memory = root.reshape(-1).view(view.dtype)[start // view.itemsize:]
+    return memory, [s // view.itemsize for s in view.strides]
+
+
+def plan(dtype: str, n: int, count: int, strides, max_threads: int = 1024) -> dict:
+    from mlx_expm_ext import _ext
+
+    return _ext._fused_plan(dtype, n, count, *strides, max_threads)
+
+
+def matrix_exp(
+    a: np.ndarray,
+    *,
+    bfloat16: bool = False,
+    max_threads: int = 1024,
+    compiler: str = "clang",
+    sanitizer: str | None = None,
+    schedule: str = "forward",
+    seed: int = 0,
+) -> np.ndarray:
+    """exp of each matrix of a (..., n, n) float32 or float16 array, n <= 32,
+    computed by the fused Metal kernel on the emulator.
+
+    bfloat16: run the bfloat16 kernel on a float32 input rounded to bfloat16;
+        the result comes back as float32 holding bfloat16 values.
+    max_threads: the pipeline's maxTotalThreadsPerThreadgroup the planner is
+        given (smaller values give fewer matrices per threadgroup).
+    compiler, sanitizer, schedule, seed: see metal_emulator.run.
+    """
+    a = np.asarray(a)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2] or not 1 <= a.shape[-1] <= MAX_N:
+        raise ValueError(f"expected (..., n, n) with 1 <= n <= {MAX_N}, got shape {a.shape}")
+    n = a.shape[-1]
+    flat = a.reshape(-1, n, n)
+    count = flat.shape[0]
+    if count == 0:
+        return np.empty_like(a)
+    if bfloat16:
+        name, data = "bfloat16", _to_bfloat16_bits(flat.astype(np.float32))
+    elif a.dtype in _NAMES:
+        name, data = _NAMES[a.dtype], flat
+    else:
+        raise ValueError(f"expected float32 or float16, got {a.dtype}")
+    memory, strides = _memory_and_strides(data)
+    p = plan(name, n, count, strides, max_threads)
+    params = struct.pack("<5q", n, count, *strides)
+    out = run(
+        SOURCE,
+        p["kernel"],
+        {0: memory, 1: np.zeros((count, n, n), data.dtype), 2: params},
+        {0: p["scratch_bytes"]},
+        groups=(p["groups"], 1, 1),
+        threads=(p["threads_per_group"], 1, 1),
+        include_dirs=[INCLUDE],
+        compiler=compiler,
+        sanitizer=sanitizer,
+        schedule=schedule,
+        seed=seed,
+    )[1]
+    result = _from_bfloat16_bits(out) if bfloat16 else out
+    return result.reshape(a.shape)
