@@ -1,0 +1,81 @@
+"""On the GPU (Apple silicon, MLX's Metal backend): the fused kernel for n <= 32
+and the composition of MLX operations beyond, against the CPU primitive on the
+shared samples and against the 60-digit references. Skipped where MLX has no
+GPU backend (Linux CPU builds); the macOS workflow runs them
+(.github/workflows/macos.yml)."""
+
+import mlx.core as mx
+import numpy as np
+import pytest
+
+from accuracy import case, case_names, error, to_mlx, to_numpy, tolerance
+from mlx_expm_ext import matrix_exp
+from samples import MIXED_NORMS, random_matrices, samples
+
+pytestmark = pytest.mark.skipif(not mx.metal.is_available(), reason="needs MLX's Metal backend")
+
+GPU_DTYPES = (mx.float32, mx.complex64, mx.float16, mx.bfloat16)
+NAMES = {mx.float32: "float32", mx.complex64: "complex64", mx.float16: "float16",
+         mx.bfloat16: "bfloat16"}
+
+
+def gpu(x):
+    return matrix_exp(x, stream=mx.gpu)
+
+
+def cpu(x):
+    return matrix_exp(x, stream=mx.cpu)
+
+
+@pytest.mark.parametrize("sample,dtype", samples(GPU_DTYPES), ids=str)
+def test_gpu_matches_cpu_on_the_samples(sample, dtype):
+    x = sample(dtype)
+    out = gpu(x)
+    assert out.shape == x.shape and out.dtype == dtype
+    if x.size == 0:
+        return
+    ours, theirs = to_numpy(out), to_numpy(cpu(x))
+    n = x.shape[-1]
+    norms = np.abs(to_numpy(x)).reshape(-1, n, n).sum(-2).max(-1)
+    err = (np.abs(ours - theirs).reshape(-1, n, n).sum(-2).max(-1)
+           / np.abs(theirs).reshape(-1, n, n).sum(-2).max(-1))
+    # Both within the dtype's tolerance of the exact result (kappa <~ ||A||_1).
+    bound = [2 * tolerance(NAMES[dtype], max(norm, 1.0), n) for norm in norms]
+    assert np.all(err <= bound)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "complex64", "float16", "bfloat16"])
+def test_gpu_against_reference(dtype):
+    for name in case_names(dtype):
+        a, hi, lo, kappa = case(name, dtype)
+        if dtype == "float16" and np.abs(hi).max() >= np.finfo(np.float16).max:
+            continue
+        out = gpu(to_mlx(a, dtype))
+        assert error(out, hi, lo) <= tolerance(dtype, kappa, a.shape[0]), name
+
+
+@pytest.mark.parametrize("n", [1, 4, 8, 9, 16, 17, 32, 33, 64])
+def test_mixed_norms_and_nan_on_the_gpu(n):
+    x = random_matrices((len(MIXED_NORMS), n, n), np.minimum(MIXED_NORMS, 40.0), mx.float32, n)
+    a = np.array(x)
+    a[2, 0, n - 1] = np.nan
+    out = np.array(gpu(mx.array(a)))
+    assert np.isnan(out[2]).all()
+    keep = [i for i in range(len(a)) if i != 2]
+    assert np.isfinite(out[keep]).all()
+
+
+def test_float64_is_refused_on_the_gpu():
+    with pytest.raises(ValueError, match="float64 is not supported on the GPU"):
+        gpu(mx.eye(3, dtype=mx.float64))
+
+
+@pytest.mark.parametrize("n", [4, 20, 40])
+def test_transforms_on_the_gpu(n):
+    x = random_matrices((3, n, n), 2.0, mx.float32, 7)
+    g = random_matrices((3, n, n), 1.0, mx.float32, 8)
+    assert np.allclose(np.array(mx.compile(gpu)(x)), np.array(gpu(x)), rtol=1e-6, atol=1e-6)
+    assert np.allclose(np.array(mx.vmap(gpu)(x)), np.array(gpu(x)), rtol=1e-6, atol=1e-6)
+    _, (ours,) = mx.vjp(gpu, [x], [g])
+    _, (theirs,) = mx.vjp(cpu, [x], [g])
+    assert np.allclose(np.array(ours), np.array(theirs), rtol=1e-4, atol=1e-4)
