@@ -108,17 +108,20 @@ class Algebra {
   }
 
   void combine(int d, real c_identity, const real* c, const int* x, int k) {
-    T* out = slot(d);
-    const int size = n_ * ld_;
-    const T* x0 = slot(x[0]);
-    for (int e = 0; e < size; ++e) {
-      out[e] = scale(c[0], x0[e]);
-    }
-    for (int j = 1; j < k; ++j) {
-      const T* in = slot(x[j]);
-      for (int e = 0; e < size; ++e) {
-        out[e] += scale(c[j], in[e]);
-      }
+    const T* in[4] = {slot(x[0]), k > 1 ? slot(x[1]) : nullptr, k > 2 ? slot(x[2]) : nullptr,
+                      k > 3 ? slot(x[3]) : nullptr};
+    switch (k) { // one pass over the slots, whatever the number of terms
+      case 1:
+        combine_terms<1>(slot(d), c, in);
+        break;
+      case 2:
+        combine_terms<2>(slot(d), c, in);
+        break;
+      case 3:
+        combine_terms<3>(slot(d), c, in);
+        break;
+      default:
+        combine_terms<4>(slot(d), c, in);
     }
     add_identity(d, c_identity);
   }
@@ -153,18 +156,43 @@ class Algebra {
     const T* x = slot(d);
     real best = 0;
     bool nan = false;
-    for (int j = 0; j < n_; ++j) {
-      real sum = 0;
+    if constexpr (Width > 0) { // row by row, the column sums in registers
+      real sums[Width] = {};
       for (int i = 0; i < n_; ++i) {
-        sum += modulus(x[i * ld_ + j]);
+        for (int j = 0; j < Width; ++j) {
+          sums[j] += modulus(x[i * ld_ + j]);
+        }
       }
-      nan |= sum != sum;
-      best = sum > best ? sum : best;
+      for (int j = 0; j < Width; ++j) {
+        nan |= sums[j] != sums[j];
+        best = sums[j] > best ? sums[j] : best;
+      }
+    } else {
+      for (int j = 0; j < n_; ++j) {
+        real sum = 0;
+        for (int i = 0; i < n_; ++i) {
+          sum += modulus(x[i * ld_ + j]);
+        }
+        nan |= sum != sum;
+        best = sum > best ? sum : best;
+      }
     }
     return nan ? std::numeric_limits<real>::quiet_NaN() : best;
   }
 
  private:
+  template <int K>
+  void combine_terms(T* __restrict out, const real* c, const T* const* in) {
+    const int size = n_ * ld_;
+    for (int e = 0; e < size; ++e) {
+      T v = scale(c[0], in[0][e]);
+      for (int j = 1; j < K; ++j) {
+        v += scale(c[j], in[j][e]);
+      }
+      out[e] = v;
+    }
+  }
+
   // d = x y, or d += x y. For duals: [dX | ddX] (+)= xX [yX | ydX]; ddX += xdX yX.
   void product(int d, int x, int y, bool accumulate) {
     constexpr int Cols = Dual ? 2 * Width : Width;

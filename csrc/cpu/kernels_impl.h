@@ -58,16 +58,17 @@ template <typename In, typename T, bool Dual>
 void run_typed(const Job& job, int64_t begin, int64_t end) {
   const int n = job.a_layout.n;
   if constexpr (!is_complex_v<T>) {
+    static_assert(kLanesMaxN == 8, "the padded width below is kLanesMaxN");
     switch (n) {
       case 2:
-        return run_lanes<In, T, 2, Dual>(job, begin, end);
+        return run_lanes<In, T, 2, 2, Dual>(job, begin, end);
       case 3:
-        return run_lanes<In, T, 3, Dual>(job, begin, end);
+        return run_lanes<In, T, 3, 3, Dual>(job, begin, end);
       case 4:
-        return run_lanes<In, T, 4, Dual>(job, begin, end);
+        return run_lanes<In, T, 4, 4, Dual>(job, begin, end);
       default:
         if (n >= 5 && n <= kLanesMaxN) {
-          return run_lanes<In, T, 0, Dual>(job, begin, end);
+          return run_lanes<In, T, 0, 8, Dual>(job, begin, end);
         }
     }
   }

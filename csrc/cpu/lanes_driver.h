@@ -23,34 +23,36 @@
 
 MLX_EXPM_CPU_BEGIN
 
-template <typename In, typename R, int Rows, bool Dual>
+// Rows: n, or 0 for n known at run time; Width: the padded row (n <= Width).
+template <typename In, typename R, int Rows, int Width, bool Dual>
 void run_lanes(const Job& job, int64_t begin, int64_t end) {
   constexpr int L = kLanes<R>;
-  using Scalar = Algebra<R, Rows, Rows, false, LoopGemm>; // views of staged matrices
-  using Vector = Algebra<Lanes<R, L>, Rows, Rows, Dual, LoopGemm>;
+  using Scalar = Algebra<R, Rows, Width, false, LoopGemm>; // views of staged matrices
+  using Vector = Algebra<Lanes<R, L>, Rows, Width, Dual, LoopGemm>;
   const int n = job.a_layout.n;
   const int64_t count = end - begin;
-  const int64_t nn = static_cast<int64_t>(n) * n;
+  const int64_t staged_size = Scalar::workspace_size(n) / kNumSlots; // one slot
   const auto* a = static_cast<const In*>(job.a);
   const auto* e = static_cast<const In*>(job.e);
   auto* out = static_cast<In*>(job.out);
 
-  // 1. Stage and plan; matrices with a NaN or an infinity are done here.
-  std::vector<R> staged_a(count * nn);
-  std::vector<R> staged_e(Dual ? count * nn : 0);
+  // 1. Stage (zero-padded to Width) and plan; matrices with a NaN or an
+  // infinity are done here.
+  std::vector<R> staged_a(count * staged_size);
+  std::vector<R> staged_e(Dual ? count * staged_size : 0);
   std::vector<Plan> plans(count);
   std::vector<int64_t> order;
   order.reserve(count);
   for (int64_t k = 0; k < count; ++k) {
-    Scalar view(n, &staged_a[k * nn]);
+    Scalar view(n, &staged_a[k * staged_size]);
     load(view, kA, 0, a + job.a_layout.offset(begin + k), job.a_layout);
     const R norm = view.norm1(kA);
     if (!(norm <= std::numeric_limits<R>::max())) {
-      fill_nan<R>(out + (begin + k) * nn, n);
+      fill_nan<R>(out + (begin + k) * n * n, n);
       continue;
     }
     if constexpr (Dual) {
-      Scalar e_view(n, &staged_e[k * nn]);
+      Scalar e_view(n, &staged_e[k * staged_size]);
       load(e_view, kA, 0, e + job.e_layout.offset(begin + k), job.e_layout);
     }
     plans[k] = plan_for_norm(norm);
@@ -64,9 +66,12 @@ void run_lanes(const Job& job, int64_t begin, int64_t end) {
         : plans[x].squarings < plans[y].squarings;
   });
 
-  // 3. Groups of up to L matrices with one plan.
+  // 3. Groups of up to L matrices with one plan. Entries move between the
+  // staged matrices and the lanes one vector at a time.
   std::vector<Lanes<R, L>> workspace(Vector::workspace_size(n));
   Vector alg(n, workspace.data());
+  const R* sources[2][L];
+  In* targets[L];
   for (size_t first = 0; first < order.size();) {
     const Plan plan = plans[order[first]];
     size_t last = first + 1;
@@ -75,17 +80,22 @@ void run_lanes(const Job& job, int64_t begin, int64_t end) {
            plans[order[last]].squarings == plan.squarings) {
       ++last;
     }
+    const int used = static_cast<int>(last - first);
+    for (int lane = 0; lane < L; ++lane) { // unused lanes repeat the first matrix
+      const int64_t k = order[first + (lane < used ? lane : 0)];
+      sources[0][lane] = &staged_a[k * staged_size];
+      sources[1][lane] = Dual ? &staged_e[k * staged_size] : nullptr;
+      targets[lane] = out + (begin + k) * n * n;
+    }
     auto* x = alg.slot(kA);
-    for (int lane = 0; lane < L; ++lane) {
-      const bool used = first + lane < last;
-      const R* src_a = used ? &staged_a[order[first + lane] * nn] : nullptr;
-      const R* src_e = used && Dual ? &staged_e[order[first + lane] * nn] : nullptr;
+    for (int part = 0; part < (Dual ? 2 : 1); ++part) {
       for (int i = 0; i < n; ++i) {
-        for (int j = 0; j < n; ++j) {
-          x[i * alg.ld() + j].v[lane] = used ? src_a[i * n + j] : R(0);
-          if constexpr (Dual) {
-            x[i * alg.ld() + alg.width() + j].v[lane] = used ? src_e[i * n + j] : R(0);
+        for (int j = 0; j < alg.width(); ++j) {
+          Lanes<R, L> v;
+          for (int lane = 0; lane < L; ++lane) {
+            v.v[lane] = sources[part][lane][i * alg.width() + j];
           }
+          x[i * alg.ld() + part * alg.width() + j] = v;
         }
       }
     }
@@ -94,11 +104,11 @@ void run_lanes(const Job& job, int64_t begin, int64_t end) {
     }
     evaluate_taylor(alg, plan.degree_index);
     const auto* result = alg.slot(square(alg, plan.squarings)) + (Dual ? alg.width() : 0);
-    for (size_t lane = 0; first + lane < last; ++lane) {
-      In* dst = out + (begin + order[first + lane]) * nn;
-      for (int i = 0; i < n; ++i) {
-        for (int j = 0; j < n; ++j) {
-          dst[i * n + j] = static_cast<In>(result[i * alg.ld() + j].v[lane]);
+    for (int i = 0; i < n; ++i) {
+      for (int j = 0; j < n; ++j) {
+        const Lanes<R, L> v = result[i * alg.ld() + j];
+        for (int lane = 0; lane < used; ++lane) {
+          targets[lane][i * n + j] = static_cast<In>(v.v[lane]);
         }
       }
     }
