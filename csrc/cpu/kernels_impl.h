@@ -83,13 +83,9 @@ void run_typed(const Job& job, int64_t begin, int64_t end) {
     return loops.template operator()<4, 4>();
   } else if (n <= 8) {
     return loops.template operator()<0, 8>();
-  } else if (n <= 16) {
-    return loops.template operator()<0, 16>();
-  } else if (n <= 24) {
-    return loops.template operator()<0, 24>();
   } else if (n <= kLoopMaxN) {
-    static_assert(kLoopMaxN == 32, "add a width class for the new kLoopMaxN");
-    return loops.template operator()<0, 32>();
+    static_assert(kLoopMaxN == 16, "the widest loop class below is kLoopMaxN");
+    return loops.template operator()<0, 16>();
   }
   run_matrices<In, Algebra<T, 0, 0, Dual, BlasGemm>>(job, begin, end);
 }

@@ -8,7 +8,8 @@ namespace mlx_expm::cpu {
 // (lanes_driver.h).
 inline constexpr int kLanesMaxN = 8;
 
-// Up to this n the products run as plain loops in the L1 cache; above, BLAS.
-inline constexpr int kLoopMaxN = 32;
+// Up to this n the products run as plain loops in the L1 cache; above, BLAS
+// (measured: OpenBLAS sgemm wins from n = 17 on; bench/bench.py).
+inline constexpr int kLoopMaxN = 16;
 
 } // namespace mlx_expm::cpu
