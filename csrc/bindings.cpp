@@ -23,7 +23,8 @@ NB_MODULE(_ext, m) {
       "stream"_a = nb::none(),
       nb::sig(
           "def matrix_exp(a: mlx.core.array, /, *, "
-          "stream: mlx.core.Stream | mlx.core.Device | None = None) -> mlx.core.array"),
+          "stream: mlx.core.Stream | mlx.core.ThreadLocalStream | mlx.core.Device | "
+          "mlx.core.DeviceType | None = None) -> mlx.core.array"),
       R"doc(Matrix exponential of each matrix in a batch.
 
 Parameters

@@ -1,6 +1,14 @@
 """The matrix exponential for MLX, as a native MLX primitive."""
 
-import mlx.core as _mx  # loads libmlx and registers mx.array before _ext
+try:
+    import mlx.core as _mx  # loads libmlx and registers mx.array before _ext
+except ImportError as error:
+    if "libmlx" not in str(error):
+        raise
+    raise ImportError(
+        f"{error}. On Linux, MLX's library comes with a backend: install "
+        "mlx-expm-ext[cpu] (or [cuda12], [cuda13] for MLX's CUDA backend)."
+    ) from error
 
 from ._build_config import MLX_VERSION as _BUILT_FOR
 
