@@ -14,12 +14,14 @@
 #pragma once
 
 #include "cpu/isa.h"
+#include "cpu/parallel.h"
 #include "cpu/scalar.h"
 #include "cpu/taylor.h"
 
 MLX_EXPM_CPU_BEGIN
 
 struct LoopGemm {
+  static constexpr bool kWide = false; // see Algebra::product
   // c[0:rows, 0:cols] (+)= a[0:rows, 0:rows] b[0:rows, 0:cols], row-major;
   // c overlaps neither a nor b. With Cols known, a row of c is summed in a
   // local array that the compiler keeps in vector registers.
@@ -77,12 +79,15 @@ class Algebra {
   using real = real_t<T>;
   static constexpr bool dual = Dual;
 
+  // Rows padded past n must start (and stay) zero: the workspace is zeroed.
+  static constexpr bool kPadded = Width > 0;
+
   static size_t workspace_size(int n) {
     const size_t width = Width ? Width : n;
     return kNumSlots * n * (Dual ? 2 * width : width);
   }
 
-  // ws must hold workspace_size(n) zeros.
+  // ws holds workspace_size(n) elements, zeros if kPadded.
   Algebra(int n, T* ws)
       : n_(Rows ? Rows : n), width_(Width ? Width : n), ld_(Dual ? 2 * width_ : width_), ws_(ws) {}
 
@@ -129,10 +134,11 @@ class Algebra {
   void add_scaled(int d, real c, int x) {
     T* out = slot(d);
     const T* in = slot(x);
-    const int size = n_ * ld_;
-    for (int e = 0; e < size; ++e) {
-      out[e] += scale(c, in[e]);
-    }
+    for_elements([&](int64_t begin, int64_t end) {
+      for (int64_t e = begin; e < end; ++e) {
+        out[e] += scale(c, in[e]);
+      }
+    });
   }
 
   void add_identity(int d, real c) {
@@ -145,10 +151,11 @@ class Algebra {
   // Multiplies the whole slot (X and, for a dual slot, dX) by c.
   void scale_slot(int d, real c) {
     T* out = slot(d);
-    const int size = n_ * ld_;
-    for (int e = 0; e < size; ++e) {
-      out[e] = scale(c, out[e]);
-    }
+    for_elements([&](int64_t begin, int64_t end) {
+      for (int64_t e = begin; e < end; ++e) {
+        out[e] = scale(c, out[e]);
+      }
+    });
   }
 
   // max_j sum_i |X_ij|; NaN if any entry of X is NaN.
@@ -183,23 +190,48 @@ class Algebra {
  private:
   template <int K>
   void combine_terms(T* __restrict out, const real* c, const T* const* in) {
-    const int size = n_ * ld_;
-    for (int e = 0; e < size; ++e) {
-      T v = scale(c[0], in[0][e]);
-      for (int j = 1; j < K; ++j) {
-        v += scale(c[j], in[j][e]);
+    for_elements([&](int64_t begin, int64_t end) {
+      for (int64_t e = begin; e < end; ++e) {
+        T v = scale(c[0], in[0][e]);
+        for (int j = 1; j < K; ++j) {
+          v += scale(c[j], in[j][e]);
+        }
+        out[e] = v;
       }
-      out[e] = v;
+    });
+  }
+
+  // fn(begin, end) over the elements of a slot; split over threads when the
+  // slot is large (BLAS-sized matrices are evaluated one at a time, so the
+  // threads are free, and these passes are memory-bound).
+  template <class F>
+  void for_elements(F&& fn) {
+    const int64_t size = static_cast<int64_t>(n_) * ld_;
+    if (Gemm::kWide && size >= (int64_t(1) << 18)) {
+      parallel_for(size, size / max_threads() + 1, fn);
+    } else {
+      fn(0, size);
     }
   }
 
-  // d = x y, or d += x y. For duals: [dX | ddX] (+)= xX [yX | ydX]; ddX += xdX yX.
+  // d = x y, or d += x y. For duals: dX (+)= xX ydX + xdX yX as well. BLAS
+  // gets xX [yX | ydX] as one wide product; the loops keep a row of width
+  // columns in registers, so they take the three products one by one.
   void product(int d, int x, int y, bool accumulate) {
-    constexpr int Cols = Dual ? 2 * Width : Width;
-    Gemm::template run<Rows, Cols>(n_, ld_, slot(x), ld_, slot(y), ld_, slot(d), ld_, accumulate);
-    if constexpr (Dual) {
+    T* dd = slot(d) + width_;
+    const T* xd = slot(x) + width_;
+    const T* yd = slot(y) + width_;
+    if constexpr (Dual && Gemm::kWide) {
+      Gemm::template run<Rows, 0>(n_, ld_, slot(x), ld_, slot(y), ld_, slot(d), ld_, accumulate);
+    } else {
       Gemm::template run<Rows, Width>(
-          n_, width_, slot(x) + width_, ld_, slot(y), ld_, slot(d) + width_, ld_, true);
+          n_, width_, slot(x), ld_, slot(y), ld_, slot(d), ld_, accumulate);
+      if constexpr (Dual) {
+        Gemm::template run<Rows, Width>(n_, width_, slot(x), ld_, yd, ld_, dd, ld_, accumulate);
+      }
+    }
+    if constexpr (Dual) {
+      Gemm::template run<Rows, Width>(n_, width_, xd, ld_, slot(y), ld_, dd, ld_, true);
     }
   }
 

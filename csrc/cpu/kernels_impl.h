@@ -14,12 +14,14 @@
 #include "cpu/job.h"
 #include "cpu/lanes_driver.h"
 #include "cpu/sizes.h"
+#include "cpu/workspace.h"
 
 MLX_EXPM_CPU_BEGIN
 
 namespace mx = mlx::core;
 
 struct BlasGemm {
+  static constexpr bool kWide = true; // see Algebra::product
   template <int Rows, int Cols, typename T>
   static void run(int rows, int cols, const T* a, int lda, const T* b, int ldb, T* c, int ldc,
                   bool accumulate) {
@@ -31,8 +33,8 @@ template <typename In, class Alg>
 void run_matrices(const Job& job, int64_t begin, int64_t end) {
   using T = typename Alg::scalar;
   const int n = job.a_layout.n;
-  std::vector<T> workspace(Alg::workspace_size(n));
-  Alg alg(n, workspace.data());
+  Workspace<T> workspace(Alg::workspace_size(n), Alg::kPadded);
+  Alg alg(n, workspace.get());
   const auto* a = static_cast<const In*>(job.a);
   const auto* e = static_cast<const In*>(job.e);
   auto* out = static_cast<In*>(job.out);

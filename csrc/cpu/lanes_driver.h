@@ -20,6 +20,7 @@
 #include "cpu/job.h"
 #include "cpu/lanes.h"
 #include "cpu/taylor.h"
+#include "cpu/workspace.h"
 
 MLX_EXPM_CPU_BEGIN
 
@@ -68,8 +69,8 @@ void run_lanes(const Job& job, int64_t begin, int64_t end) {
 
   // 3. Groups of up to L matrices with one plan. Entries move between the
   // staged matrices and the lanes one vector at a time.
-  std::vector<Lanes<R, L>> workspace(Vector::workspace_size(n));
-  Vector alg(n, workspace.data());
+  Workspace<Lanes<R, L>> workspace(Vector::workspace_size(n), Vector::kPadded);
+  Vector alg(n, workspace.get());
   const R* sources[2][L];
   In* targets[L];
   for (size_t first = 0; first < order.size();) {
