@@ -13,6 +13,8 @@
 
 #pragma once
 
+#include <vector>
+
 #include "cpu/isa.h"
 #include "cpu/parallel.h"
 #include "cpu/scalar.h"
@@ -174,12 +176,14 @@ class Algebra {
         nan |= sums[j] != sums[j];
         best = sums[j] > best ? sums[j] : best;
       }
-    } else {
-      for (int j = 0; j < n_; ++j) {
-        real sum = 0;
-        for (int i = 0; i < n_; ++i) {
-          sum += modulus(x[i * ld_ + j]);
+    } else { // row by row too (a column walk of a large matrix thrashes the TLB)
+      column_sums_.assign(n_, real(0));
+      for (int i = 0; i < n_; ++i) {
+        for (int j = 0; j < n_; ++j) {
+          column_sums_[j] += modulus(x[i * ld_ + j]);
         }
+      }
+      for (real sum : column_sums_) {
         nan |= sum != sum;
         best = sum > best ? sum : best;
       }
@@ -239,6 +243,7 @@ class Algebra {
   int width_;
   int ld_;
   T* ws_;
+  std::vector<real> column_sums_; // norm1's, for a width known at run time
 };
 
 MLX_EXPM_CPU_END

@@ -21,9 +21,16 @@ void load(Algebra& alg, int d, int part, const In* src, const BatchLayout& layou
   using T = typename Algebra::scalar;
   T* dst = alg.slot(d) + part * alg.width();
   for (int i = 0; i < alg.n(); ++i) {
-    for (int j = 0; j < alg.n(); ++j) {
-      dst[i * alg.ld() + j] =
-          static_cast<T>(src[i * layout.row_stride + j * layout.col_stride]);
+    const In* row = src + i * layout.row_stride;
+    T* out = dst + i * alg.ld();
+    if (layout.col_stride == 1) { // the common case, a loop the compiler vectorises
+      for (int j = 0; j < alg.n(); ++j) {
+        out[j] = static_cast<T>(row[j]);
+      }
+    } else {
+      for (int j = 0; j < alg.n(); ++j) {
+        out[j] = static_cast<T>(row[j * layout.col_stride]);
+      }
     }
   }
 }
