@@ -13,6 +13,8 @@
 
 #pragma once
 
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/isa.h"
@@ -39,7 +41,17 @@ struct LoopGemm {
       int ldc,
       bool accumulate) {
     const int n = Rows ? Rows : rows;
-    if constexpr (Cols > 0) {
+    if constexpr (kVectorRows<T, Cols>) {
+      // Blocks of rows: each row of b, loaded once, serves kBlock rows of c.
+      constexpr int kBlock = Cols * sizeof(T) <= 64 ? 4 : 2;
+      int i = 0;
+      for (; i + kBlock <= n; i += kBlock) {
+        vector_rows<kBlock, Cols>(i, n, a, lda, b, ldb, c, ldc, accumulate);
+      }
+      for (; i < n; ++i) {
+        vector_rows<1, Cols>(i, n, a, lda, b, ldb, c, ldc, accumulate);
+      }
+    } else if constexpr (Cols > 0) {
       for (int i = 0; i < n; ++i) {
         T row[Cols];
         for (int j = 0; j < Cols; ++j) {
@@ -69,6 +81,56 @@ struct LoopGemm {
             ci[j] = mul_add(ci[j], aik, bk[j]);
           }
         }
+      }
+    }
+  }
+
+ private:
+  // Real rows of a whole number of 32-byte vectors.
+  template <typename T, int Cols>
+  static constexpr bool kVectorRows = (std::is_same_v<T, float> || std::is_same_v<T, double>) &&
+      Cols > 0 && (Cols * sizeof(T)) % 32 == 0;
+
+  // Rows [i, i + R) of c, in 32-byte vectors held in registers.
+  template <int R, int Cols, typename T>
+  static void vector_rows(
+      int i,
+      int n,
+      const T* __restrict a,
+      int lda,
+      const T* __restrict b,
+      int ldb,
+      T* __restrict c,
+      int ldc,
+      bool accumulate) {
+    typedef T V __attribute__((vector_size(32)));
+    constexpr int kVectors = Cols * sizeof(T) / 32;
+    constexpr int kWidth = 32 / sizeof(T);
+    V acc[R][kVectors];
+    for (int r = 0; r < R; ++r) {
+      for (int v = 0; v < kVectors; ++v) {
+        if (accumulate) {
+          std::memcpy(&acc[r][v], c + (i + r) * ldc + v * kWidth, 32);
+        } else {
+          acc[r][v] = V{};
+        }
+      }
+    }
+    for (int k = 0; k < n; ++k) {
+      V row[kVectors];
+      for (int v = 0; v < kVectors; ++v) {
+        std::memcpy(&row[v], b + k * ldb + v * kWidth, 32);
+      }
+      for (int r = 0; r < R; ++r) {
+        const V aik = V{} + a[(i + r) * lda + k];
+        for (int v = 0; v < kVectors; ++v) {
+          acc[r][v] += aik * row[v];
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int v = 0; v < kVectors; ++v) {
+        std::memcpy(c + (i + r) * ldc + v * kWidth, &acc[r][v], 32);
       }
     }
   }

@@ -27,8 +27,9 @@ Kernels kernels_for_this_cpu() {
 #endif
 }
 
-// Small matrices: the batch is split across our threads in blocks of about
-// 1e5 flops. Large ones go through BLAS: with at least one matrix per thread,
+// Small matrices: the batch is split across our threads in blocks (for the
+// lanes path, of at least 256 matrices; otherwise of about 1e5 flops).
+// Large ones go through BLAS: with at least one matrix per thread,
 // our threads each run a one-threaded BLAS; otherwise one matrix at a time
 // with the BLAS's own threads. Never both at once.
 void run_job(const cpu::Job& job) {
@@ -36,7 +37,12 @@ void run_job(const cpu::Job& job) {
   const int64_t count = job.a_layout.count;
   const int64_t n = job.a_layout.n;
   auto range = [&](int64_t begin, int64_t end) { run(job, begin, end); };
-  if (n <= cpu::kLoopMaxN) {
+  if (n <= cpu::kLanesMaxN) {
+    // The lanes path groups matrices with equal plans: blocks of a few
+    // hundred keep its vectors full, four blocks per thread keep the balance.
+    const int64_t blocks = 4 * cpu::max_threads();
+    cpu::parallel_for(count, std::max<int64_t>(256, (count + blocks - 1) / blocks), range);
+  } else if (n <= cpu::kLoopMaxN) {
     const int64_t flops = 20 * n * n * n + 200;
     cpu::parallel_for(count, std::max<int64_t>(1, 100000 / flops), range);
   } else if (count >= cpu::max_threads()) {
