@@ -23,37 +23,20 @@ mx::array matrix_exp_frechet(const mx::array& a, const mx::array& e, mx::StreamO
 // The dtype's name in the fused kernel's instantiations ("float32"), or "".
 std::string kernel_dtype_name(mx::Dtype dtype);
 
-// exp(A): one input, one output.
-class MatrixExp : public mx::Primitive {
+// What both primitives share: evaluation on each backend, one output shaped
+// like the first input, no parameters.
+class MatrixExpPrimitive : public mx::Primitive {
  public:
-  explicit MatrixExp(mx::Stream stream) : mx::Primitive(stream) {}
+  using array = mx::array; // for MLX's DEFINE_* macros below
+  explicit MatrixExpPrimitive(mx::Stream stream) : mx::Primitive(stream) {}
 
   void eval_cpu(const std::vector<mx::array>& inputs, std::vector<mx::array>& outputs)
       override;
   void eval_gpu(const std::vector<mx::array>& inputs, std::vector<mx::array>& outputs)
       override;
 
-  std::vector<mx::array> jvp(
-      const std::vector<mx::array>& primals,
-      const std::vector<mx::array>& tangents,
-      const std::vector<int>& argnums) override;
-
-  std::vector<mx::array> vjp(
-      const std::vector<mx::array>& primals,
-      const std::vector<mx::array>& cotangents,
-      const std::vector<int>& argnums,
-      const std::vector<mx::array>& outputs) override;
-
-  std::pair<std::vector<mx::array>, std::vector<int>> vmap(
-      const std::vector<mx::array>& inputs,
-      const std::vector<int>& axes) override;
-
   std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override {
     return {inputs[0].shape()};
-  }
-
-  const char* name() const override {
-    return "MatrixExp";
   }
 
   bool is_equivalent(const mx::Primitive&) const override {
@@ -61,43 +44,28 @@ class MatrixExp : public mx::Primitive {
   }
 };
 
-// L(A, E): inputs A and E, one output. Evaluated by differentiating every
-// product of the Taylor scheme (cpu/taylor.h), at about three times the cost
-// of exp(A).
-class MatrixExpFrechet : public mx::Primitive {
+// exp(A): input A.
+class MatrixExp : public MatrixExpPrimitive {
  public:
-  explicit MatrixExpFrechet(mx::Stream stream) : mx::Primitive(stream) {}
+  using MatrixExpPrimitive::MatrixExpPrimitive;
+  DEFINE_VMAP()
+  DEFINE_GRADS()
 
-  void eval_cpu(const std::vector<mx::array>& inputs, std::vector<mx::array>& outputs)
-      override;
-  void eval_gpu(const std::vector<mx::array>& inputs, std::vector<mx::array>& outputs)
-      override;
-
-  std::vector<mx::array> jvp(
-      const std::vector<mx::array>& primals,
-      const std::vector<mx::array>& tangents,
-      const std::vector<int>& argnums) override;
-
-  std::vector<mx::array> vjp(
-      const std::vector<mx::array>& primals,
-      const std::vector<mx::array>& cotangents,
-      const std::vector<int>& argnums,
-      const std::vector<mx::array>& outputs) override;
-
-  std::pair<std::vector<mx::array>, std::vector<int>> vmap(
-      const std::vector<mx::array>& inputs,
-      const std::vector<int>& axes) override;
-
-  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override {
-    return {inputs[0].shape()};
+  const char* name() const override {
+    return "MatrixExp";
   }
+};
+
+// L(A, E): inputs A and E. Evaluated by differentiating every product of the
+// Taylor scheme (cpu/taylor.h), at about three times the cost of exp(A).
+class MatrixExpFrechet : public MatrixExpPrimitive {
+ public:
+  using MatrixExpPrimitive::MatrixExpPrimitive;
+  DEFINE_VMAP()
+  DEFINE_GRADS()
 
   const char* name() const override {
     return "MatrixExpFrechet";
-  }
-
-  bool is_equivalent(const mx::Primitive&) const override {
-    return true;
   }
 };
 

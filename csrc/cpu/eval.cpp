@@ -75,11 +75,8 @@ void eval(const std::vector<mx::array>& inputs, mx::array& out, mx::Stream strea
 
 } // namespace
 
-void MatrixExp::eval_cpu(const std::vector<mx::array>& inputs, std::vector<mx::array>& outputs) {
-  eval(inputs, outputs[0], stream());
-}
-
-void MatrixExpFrechet::eval_cpu(
+// One input: exp(A); two: L(A, E).
+void MatrixExpPrimitive::eval_cpu(
     const std::vector<mx::array>& inputs,
     std::vector<mx::array>& outputs) {
   eval(inputs, outputs[0], stream());

@@ -39,7 +39,12 @@ std::string extension_dir() {
 
 } // namespace
 
-void MatrixExp::eval_gpu(const std::vector<mx::array>& inputs, std::vector<mx::array>& outputs) {
+void MatrixExpPrimitive::eval_gpu(
+    const std::vector<mx::array>& inputs,
+    std::vector<mx::array>& outputs) {
+  if (inputs.size() > 1) {
+    throw std::runtime_error("[matrix_exp] MatrixExpFrechet has no GPU kernel.");
+  }
   const auto& a = inputs[0];
   auto& out = outputs[0];
   out.set_data(mx::allocator::malloc(out.nbytes()));
@@ -73,16 +78,12 @@ void MatrixExp::eval_gpu(const std::vector<mx::array>& inputs, std::vector<mx::a
 
 #else
 
-void MatrixExp::eval_gpu(const std::vector<mx::array>&, std::vector<mx::array>&) {
+void MatrixExpPrimitive::eval_gpu(const std::vector<mx::array>&, std::vector<mx::array>&) {
   throw std::runtime_error(
       "[matrix_exp] This build has no Metal kernels; on a GPU stream the op composes "
       "MLX operations instead. Pass stream=mx.cpu to use the CPU kernels.");
 }
 
 #endif
-
-void MatrixExpFrechet::eval_gpu(const std::vector<mx::array>&, std::vector<mx::array>&) {
-  throw std::runtime_error("[matrix_exp] MatrixExpFrechet has no GPU kernel.");
-}
 
 } // namespace mlx_expm
