@@ -3,11 +3,9 @@
 
 #pragma once
 
-#include "cpu/isa.h"
-
 #include <cstdint>
-#include <vector>
 
+#include "cpu/isa.h"
 #include "cpu/job.h"
 #include "cpu/scalar.h"
 #include "cpu/taylor.h"
