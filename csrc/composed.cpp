@@ -1,5 +1,9 @@
 #include "composed.h"
 
+// plan_for_norm, built for the baseline instruction set like this file.
+#define MLX_EXPM_ISA baseline
+#include "cpu/taylor.h"
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -14,18 +18,6 @@ namespace mlx_expm {
 namespace {
 
 namespace mc = matrix_exp_constants;
-
-// The smallest s >= 0 with norm / 2^s <= theta (norm finite).
-int squarings(double norm, double theta) {
-  int s = norm > theta ? static_cast<int>(std::ceil(std::log2(norm / theta))) : 0;
-  while (std::ldexp(norm, -s) > theta) {
-    ++s;
-  }
-  while (s > 0 && std::ldexp(norm, -(s - 1)) <= theta) {
-    --s;
-  }
-  return s;
-}
 
 // sum_j c[j] x[j] + c_identity I
 mx::array combination(
@@ -75,8 +67,11 @@ mx::array matrix_exp_composed(const mx::array& x, mx::Stream s) {
     return matrix_exp(x, mx::default_stream(mx::Device::cpu));
   }
 
-  const double theta = dtype == mx::float64 ? mc::kThetaFloat64[mc::kNumDegrees - 1]
-                                            : mc::kThetaFloat32[mc::kNumDegrees - 1];
+  // The CPU kernels' plan (degrees below 18 need no scaling): s for T18.
+  auto scaling = [&](double norm) {
+    return dtype == mx::float64 ? cpu::baseline::plan_for_norm(norm).squarings
+                                : cpu::baseline::plan_for_norm(static_cast<float>(norm)).squarings;
+  };
   const auto batch = norms.shape();
   const size_t count = norms.size();
   const double* norm = norms.data<double>();
@@ -86,7 +81,7 @@ mx::array matrix_exp_composed(const mx::array& x, mx::Stream s) {
   int max_s = 0;
   for (size_t i = 0; i < count; ++i) {
     finite[i] = std::isfinite(norm[i]);
-    exponent[i] = finite[i] ? squarings(norm[i], theta) : 0;
+    exponent[i] = finite[i] ? scaling(norm[i]) : 0;
     scale[i] = std::ldexp(1.0, -exponent[i]);
     max_s = std::max(max_s, exponent[i]);
   }

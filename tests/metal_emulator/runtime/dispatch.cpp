@@ -39,15 +39,6 @@ std::vector<kernel_info>& registry() {
   return r;
 }
 
-std::string format(const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char buf[4096];
-  std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  return buf;
-}
-
 // The watchdog interrupts a worker thread whose lane loops forever; the
 // handler abandons the lane (worker::escape_from_signal). Every kernel
 // library has its own copy of this runtime and installs its own handler for

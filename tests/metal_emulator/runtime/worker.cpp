@@ -14,15 +14,6 @@ namespace {
 // a plain load instead of a call to __tls_get_addr.
 thread_local worker* t_worker __attribute__((tls_model("initial-exec"))) = nullptr;
 
-std::string format(const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char buf[4096];
-  std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  return buf;
-}
-
 // "0-15, 17, 20-31" for a sorted list of indices.
 std::string ranges(const std::vector<unsigned>& v) {
   std::string s;
@@ -471,6 +462,15 @@ std::string worker::describe_lanes() const {
   std::string s;
   for (const auto& [name, ids] : kinds) s += (s.empty() ? "threads " : "; threads ") + ranges(ids) + " " + name;
   return s;
+}
+
+std::string format(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char buf[4096];
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return buf;
 }
 
 }  // namespace mtlemu

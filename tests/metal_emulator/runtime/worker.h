@@ -18,6 +18,9 @@
 
 namespace mtlemu {
 
+// printf-style formatting into a std::string (messages of the runtime).
+std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
 // The order in which waiting lanes resume: by lane index, reversed, or
 // shuffled (seeded). A kernel whose results depend on it has a race.
 enum class schedule : int { forward = 0, reverse = 1, shuffled = 2 };
