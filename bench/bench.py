@@ -125,10 +125,31 @@ def make_inputs(batch: int, n: int, dtype: str, rng_seed: int) -> tuple[np.ndarr
     return x, w.astype(dtype)
 
 
+def ext_plans(x: np.ndarray) -> list[tuple[int, int]] | None:
+    """(degree, squarings) the ext's CPU kernels choose for each matrix: the
+    1-norm plan, reduced for matrices run one at a time by the powers' norms
+    (csrc/cpu/taylor.h). None where the private hook cannot tell (n = 1,
+    half types, an old build)."""
+    try:
+        import mlx.core as mx
+        from mlx_expm_ext import _ext
+        if x.shape[-1] < 2 or x.dtype.name not in ("float32", "float64", "complex64"):
+            return None
+        return [tuple(p) for p in _ext._cpu_plans(mx.array(x, dtype=getattr(mx, x.dtype.name)))]
+    except (ImportError, AttributeError):
+        return None
+
+
 def plan_for(x: np.ndarray, precision: str, seed_norm: str) -> dict:
-    """Products the Taylor scheme performs: per matrix by its own 1-norm (the
-    floor, as in PyTorch and the ext), and the seed's one plan for the batch."""
-    per = [seed.plan(float(v), precision) for v in one_norms(x)]
+    """Products the Taylor scheme performs per matrix (the floor): the ext's own
+    plans where its hook reports them, else the 1-norm plan (as in PyTorch);
+    and the seed's one plan for the batch."""
+    plans = ext_plans(x)
+    if plans is None:
+        per = [seed.plan(float(v), precision) for v in one_norms(x)]
+    else:
+        per = [(d, s, seed.PRODUCTS[seed.DEGREES.index(d)] + s) for d, s in plans if d > 0]
+        per = per or [seed.plan(float("nan"), precision)]
     degrees = {d for d, _, _ in per}
     squarings = {s for _, s, _ in per}
     mag2 = np.abs(x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)) ** 2

@@ -1,12 +1,16 @@
 // Python bindings: signatures and docstrings only.
 
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/array.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 #include <nanobind/stl/variant.h>
 
 #include "composed.h"
+#include "cpu/job.h"
 #include "matrix_exp.h"
 #include "metal/plan.h"
+#include "mlx/transforms.h"
 
 namespace nb = nanobind;
 namespace mx = mlx::core;
@@ -106,4 +110,16 @@ True
       },
       "The launch plan of the fused Metal kernel (csrc/metal/plan.h).");
   m.def("_fused_supported", &mlx_expm::metal::fused_supported);
+  m.def(
+      "_cpu_plans",
+      [](mx::array a) {
+        if (a.ndim() < 2 || a.shape(-1) != a.shape(-2) || a.shape(-1) < 2) {
+          throw std::invalid_argument("[_cpu_plans] Expected matrices (..., n, n) with n >= 2.");
+        }
+        mx::eval(a);
+        const mlx_expm::cpu::BatchLayout layout(a);
+        return mlx_expm::cpu::plans_on_this_cpu(
+            {a.dtype(), a.data<void>(), layout, nullptr, layout, nullptr});
+      },
+      "(degree, squarings) of the Taylor scheme the CPU kernels run on each matrix.");
 }

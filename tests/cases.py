@@ -82,6 +82,19 @@ def random_cases(seed=20261127):
         cases[f"complex_n{n}_norm30"] = _scaled(z, 30.0)
         h = z + z.conj().T
         cases[f"unitary_generator_n{n}_norm40"] = _scaled(1j * h, 40.0)
+    # Overscaling (Al-Mohy & Higham 2009): Q [[1, b], [0, -1]] Q^T (+ a random
+    # diagonal) has ||A||_1 ~ b but ||A^2||^(1/2), ||A^3||^(1/3) ~ 1 to b^(1/3),
+    # so the 1-norm rule squares far more often than the powers require.
+    # n >= 9 (and complex) run one matrix at a time, where s is reduced.
+    for n, b in ((9, 1e2), (9, 1e4), (24, 1e3)):
+        t = np.diag(rng.uniform(-1, 1, n))
+        t[:2, :2] = [[1, b], [0, -1]]
+        q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+        cases[f"overscaling_n{n}_b{b:g}"] = q @ t @ q.T
+    t = np.diag(rng.uniform(-1, 1, 3)).astype(complex)
+    t[:2, :2] = [[1j, 1e3], [0, -1j]]
+    q, _ = np.linalg.qr(rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3)))
+    cases["overscaling_complex_n3_b1e3"] = q @ t @ q.conj().T
     return cases
 
 

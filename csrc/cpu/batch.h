@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "cpu/isa.h"
 #include "cpu/job.h"
@@ -51,31 +52,54 @@ void fill_nan(Out* dst, int n) {
   }
 }
 
-// Runs the scheme on slot kA (for a dual algebra, on the pair (A, E)).
-// Returns the slot that holds the result, or -1 if A has a NaN or an infinite
-// entry: its exponential is then reported as NaN, and the squaring count stays
-// bounded (for a finite norm, s <= log2(max_finite / theta_18)).
+// Plans the scheme for the matrix in slot kA (n >= 2) and prepares the slots:
+// A scaled by 2^-s and, for T12 and T18, A^2 and A^3 formed, with s reduced
+// as far as those powers allow (reduce_overscaling). Empty if A has a NaN or
+// an infinite entry: its exponential is then reported as NaN, and the
+// squaring count stays bounded (for a finite norm, s <= log2(max_finite /
+// theta_18)).
 template <class Algebra>
-int run_scheme(Algebra& alg) {
+std::optional<Plan> plan_scheme(Algebra& alg) {
   using real = typename Algebra::real;
   const real norm = alg.norm1(kA);
   if (!(norm <= std::numeric_limits<real>::max())) {
-    return -1;
+    return std::nullopt;
   }
+  Plan plan = plan_for_norm(norm);
+  if (plan.squarings > 0) {
+    alg.scale_slot(kA, std::ldexp(real(1), -plan.squarings));
+  }
+  if (plan.degree_index >= kDegreeIndex12) {
+    form_low_powers(alg);
+    if (plan.degree_index == kDegreeIndex18) {
+      plan = reduce_overscaling(alg, plan);
+    }
+  }
+  return plan;
+}
+
+// Runs the scheme on slot kA (for a dual algebra, on the pair (A, E)).
+// Returns the slot that holds the result, or -1 if A has a NaN or an
+// infinite entry.
+template <class Algebra>
+int run_scheme(Algebra& alg) {
   if (alg.n() == 1) { // scalars: std::exp is as accurate as it gets
     auto* x = alg.slot(kA);
+    if (!(alg.norm1(kA) <= std::numeric_limits<typename Algebra::real>::max())) {
+      return -1;
+    }
     x[0] = std::exp(x[0]);
     if constexpr (Algebra::dual) {
       x[alg.width()] *= x[0]; // L(a, e) = exp(a) e
     }
     return kA;
   }
-  const Plan plan = plan_for_norm(norm);
-  if (plan.squarings > 0) {
-    alg.scale_slot(kA, std::ldexp(real(1), -plan.squarings));
+  const std::optional<Plan> plan = plan_scheme(alg);
+  if (!plan) {
+    return -1;
   }
-  evaluate_taylor(alg, plan.degree_index);
-  return square(alg, plan.squarings);
+  evaluate_taylor(alg, plan->degree_index);
+  return square(alg, plan->squarings);
 }
 
 MLX_EXPM_CPU_END

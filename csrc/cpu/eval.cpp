@@ -16,15 +16,22 @@ namespace {
 
 using Kernels = void (*)(const cpu::Job&, int64_t, int64_t);
 
+bool use_x86_64_v3() {
+#if defined(__x86_64__) && defined(MLX_EXPM_HAVE_X86_64_V3)
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+#else
+  return false;
+#endif
+}
+
 Kernels kernels_for_this_cpu() {
 #if defined(__x86_64__) && defined(MLX_EXPM_HAVE_X86_64_V3)
-  static const Kernels chosen = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-      ? cpu::x86_64_v3::run
-      : cpu::baseline::run;
-  return chosen;
-#else
-  return cpu::baseline::run;
+  if (use_x86_64_v3()) {
+    return cpu::x86_64_v3::run;
+  }
 #endif
+  return cpu::baseline::run;
 }
 
 // Small matrices: the batch is split across our threads in blocks (for the
@@ -74,6 +81,17 @@ void eval(const std::vector<mx::array>& inputs, mx::array& out, mx::Stream strea
 }
 
 } // namespace
+
+namespace cpu {
+Plans plans_on_this_cpu(const Job& job) {
+#if defined(__x86_64__) && defined(MLX_EXPM_HAVE_X86_64_V3)
+  if (use_x86_64_v3()) {
+    return x86_64_v3::plans(job);
+  }
+#endif
+  return baseline::plans(job);
+}
+} // namespace cpu
 
 // One input: exp(A); two: L(A, E).
 void MatrixExpPrimitive::eval_cpu(

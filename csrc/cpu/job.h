@@ -3,6 +3,7 @@
 
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -53,12 +54,22 @@ struct Job {
   void* out;
 };
 
-// Runs matrices [begin, end) of the job; one definition per instruction set.
+// {degree, squarings} of the scheme run on each matrix of job.a (n >= 2;
+// degree 0: a NaN or an infinite entry). A test and benchmark hook.
+using Plans = std::vector<std::array<int, 2>>;
+
+// Runs matrices [begin, end) of the job, and the hook above; one definition
+// per instruction set.
 namespace baseline {
 void run(const Job& job, int64_t begin, int64_t end);
+Plans plans(const Job& job);
 }
 namespace x86_64_v3 {
 void run(const Job& job, int64_t begin, int64_t end);
+Plans plans(const Job& job);
 }
+
+// The plans of the kernels eval_cpu picks for this CPU.
+Plans plans_on_this_cpu(const Job& job);
 
 } // namespace mlx_expm::cpu

@@ -4,7 +4,10 @@
 
 #pragma once
 
+#include <array>
 #include <complex>
+#include <limits>
+#include <optional>
 #include <vector>
 
 #include "cpu/algebra.h"
@@ -90,6 +93,54 @@ void run_typed(const Job& job, int64_t begin, int64_t end) {
     return loops.template operator()<0, 16>();
   }
   run_matrices<In, Algebra<T, 0, 0, Dual, BlasGemm>>(job, begin, end);
+}
+
+// The plans of the path run_typed takes: the lanes path keeps the 1-norm
+// plan; the others reduce it with the matrix's powers (plan_scheme).
+template <typename In, class Alg, bool Reduce>
+Plans plans_of(const Job& job) {
+  using T = typename Alg::scalar;
+  const int n = job.a_layout.n;
+  Workspace<T> workspace(Alg::workspace_size(n), Alg::kPadded);
+  Alg alg(n, workspace.get());
+  const auto* a = static_cast<const In*>(job.a);
+  Plans out;
+  for (int64_t b = 0; b < job.a_layout.count; ++b) {
+    load(alg, kA, 0, a + job.a_layout.offset(b), job.a_layout);
+    std::optional<Plan> plan;
+    if constexpr (Reduce) {
+      plan = plan_scheme(alg);
+    } else if (const auto norm = alg.norm1(kA); norm <= std::numeric_limits<decltype(norm)>::max()) {
+      plan = plan_for_norm(norm);
+    }
+    out.push_back(plan ? std::array<int, 2>{mc::kDegrees[plan->degree_index], plan->squarings}
+                       : std::array<int, 2>{0, 0});
+  }
+  return out;
+}
+
+template <typename In, typename T>
+Plans plans_typed(const Job& job) {
+  const int n = job.a_layout.n;
+  if (!is_complex_v<T> && n <= kLanesMaxN) {
+    return plans_of<In, Algebra<T, 0, 0, false, LoopGemm>, false>(job);
+  } else if (n <= kLoopMaxN) {
+    return plans_of<In, Algebra<T, 0, 0, false, LoopGemm>, true>(job);
+  }
+  return plans_of<In, Algebra<T, 0, 0, false, BlasGemm>, true>(job);
+}
+
+Plans plans(const Job& job) {
+  switch (job.dtype) {
+    case mx::float32:
+      return plans_typed<float, float>(job);
+    case mx::float64:
+      return plans_typed<double, double>(job);
+    case mx::complex64:
+      return plans_typed<mx::complex64_t, std::complex<float>>(job);
+    default:
+      throw std::invalid_argument("[matrix_exp] plans: float32, float64 or complex64 only.");
+  }
 }
 
 template <bool Dual>

@@ -6,7 +6,9 @@
 // compute type) and plan it from its own 1-norm; order the block by plan;
 // then run the scheme on groups of L matrices with equal plans, lanes past the
 // end of a group holding zeros. A matrix's result depends only on its own
-// plan and entries, never on the matrices it shares a vector with.
+// plan and entries, never on the matrices it shares a vector with. (So the
+// plan stays the 1-norm plan here: reduce_overscaling, which needs the
+// matrix's own powers, is for the paths that run one matrix at a time.)
 
 #pragma once
 
@@ -102,6 +104,9 @@ void run_lanes(const Job& job, int64_t begin, int64_t end) {
     }
     if (plan.squarings > 0) {
       alg.scale_slot(kA, std::ldexp(R(1), -plan.squarings));
+    }
+    if (plan.degree_index >= kDegreeIndex12) {
+      form_low_powers(alg);
     }
     evaluate_taylor(alg, plan.degree_index);
     const auto* result = alg.slot(square(alg, plan.squarings)) + (Dual ? alg.width() : 0);

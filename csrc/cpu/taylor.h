@@ -22,6 +22,7 @@
 
 #include "cpu/isa.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -83,7 +84,49 @@ Plan plan_for_norm(Real norm) {
   return {mc::kNumDegrees - 1, s};
 }
 
-// Evaluates T_m(A) from slot kA into slot kResult.
+inline constexpr int kDegreeIndex12 = mc::kNumDegrees - 2;
+inline constexpr int kDegreeIndex18 = mc::kNumDegrees - 1;
+
+// Slots kA2 = A^2 and kA3 = A^3, where T12 and T18 start.
+template <class Algebra>
+void form_low_powers(Algebra& alg) {
+  alg.mul(kA2, kA, kA);
+  alg.mul(kA3, kA, kA2);
+}
+
+// Overscaling. Al-Mohy & Higham (2009), Theorem 4.2 with p = 2: the backward
+// error h(X) of T_m(X) (a power series from degree m + 1 >= 2) satisfies
+// ||h(X)|| <= h~(alpha), alpha = max(||X^2||^(1/2), ||X^3||^(1/3)) <= ||X||,
+// so the thresholds theta_m may bound alpha instead of ||X||. For a nonnormal
+// X, alpha can be far below ||X||: e.g. [[1, b], [0, -1]] has alpha = 1 for
+// every b, where the 1-norm rule squares log2(b) times. Given X = A / 2^s
+// of the 1-norm plan (degree 18) with X^2, X^3 formed, this undoes as many
+// of the s halvings as alpha allows (exact power-of-two rescaling of X, X^2,
+// X^3), and takes T12 when no squaring is left and alpha <= theta_12. Every
+// squaring saved is a product saved and one doubling less of the error.
+template <class Algebra>
+Plan reduce_overscaling(Algebra& alg, Plan plan) {
+  using real = typename Algebra::real;
+  const real* theta = thresholds<real>();
+  const real alpha = std::max(std::sqrt(alg.norm1(kA2)), std::cbrt(alg.norm1(kA3)));
+  int k = 0;
+  while (k < plan.squarings && std::ldexp(alpha, k + 1) <= theta[kDegreeIndex18]) {
+    ++k;
+  }
+  if (k > 0) {
+    alg.scale_slot(kA, std::ldexp(real(1), k));
+    alg.scale_slot(kA2, std::ldexp(real(1), 2 * k));
+    alg.scale_slot(kA3, std::ldexp(real(1), 3 * k));
+    plan.squarings -= k;
+  }
+  if (plan.squarings == 0 && std::ldexp(alpha, k) <= theta[kDegreeIndex12]) {
+    plan.degree_index = kDegreeIndex12;
+  }
+  return plan;
+}
+
+// Evaluates T_m(A) from slot kA into slot kResult; for m = 12 and 18, slots
+// kA2 and kA3 must hold A^2 and A^3 already (form_low_powers).
 template <class Algebra>
 void evaluate_taylor(Algebra& alg, int degree_index) {
   using real = typename Algebra::real;
@@ -138,8 +181,6 @@ void evaluate_taylor(Algebra& alg, int degree_index) {
       return;
     }
     case 12: {
-      alg.mul(kA2, kA, kA);
-      alg.mul(kA3, kA, kA2);
       const int x[] = {kA, kA2, kA3};
       auto b = [&](int slot, int row) {
         const real c[] = {r(mc::kT12[row][1]), r(mc::kT12[row][2]), r(mc::kT12[row][3])};
@@ -155,8 +196,6 @@ void evaluate_taylor(Algebra& alg, int degree_index) {
       return;
     }
     default: { // 18
-      alg.mul(kA2, kA, kA);
-      alg.mul(kA3, kA, kA2);
       alg.mul(kA6, kA3, kA3);
       const int x[] = {kA, kA2, kA3, kA6};
       auto b = [&](int slot, int row) {
