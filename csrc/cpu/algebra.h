@@ -122,7 +122,9 @@ struct LoopGemm {
         std::memcpy(&row[v], b + k * ldb + v * kWidth, 32);
       }
       for (int r = 0; r < R; ++r) {
-        const V aik = V{} + a[(i + r) * lda + k];
+        // A scalar times a vector: one broadcast load (V{} + a would add a
+        // zero first, which the compiler must keep for -0).
+        const T aik = a[(i + r) * lda + k];
         for (int v = 0; v < kVectors; ++v) {
           acc[r][v] += aik * row[v];
         }

@@ -35,7 +35,7 @@ Kernels kernels_for_this_cpu() {
 }
 
 // Small matrices: the batch is split across our threads in blocks (for the
-// lanes path, of at least 256 matrices; otherwise of about 1e5 flops).
+// lanes path, of at least 256 matrices; otherwise of about 1e6 flops).
 // Large ones go through BLAS: with at least one matrix per thread,
 // our threads each run a one-threaded BLAS; otherwise one matrix at a time
 // with the BLAS's own threads. Never both at once.
@@ -51,7 +51,7 @@ void run_job(const cpu::Job& job) {
     cpu::parallel_for(count, std::max<int64_t>(256, (count + blocks - 1) / blocks), range);
   } else if (n <= cpu::kLoopMaxN) {
     const int64_t flops = 20 * n * n * n + 200;
-    cpu::parallel_for(count, std::max<int64_t>(1, 100000 / flops), range);
+    cpu::parallel_for(count, std::max<int64_t>(1, 1000000 / flops), range);
   } else if (count >= cpu::max_threads()) {
     cpu::blas::set_num_threads(1);
     cpu::parallel_for(count, 1, range);
