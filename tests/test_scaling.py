@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from cases import THETA
+import mlx_expm_ext
 from mlx_expm_ext import _ext
 
 DEGREES = (1, 2, 4, 8, 12, 18)
@@ -108,3 +109,17 @@ def test_nan_matrices_have_no_plan():
     a = np.zeros((2, 12, 12))
     a[1, 3, 4] = np.nan
     assert plans(a, np.float64)[1] == (0, 0)
+
+
+@pytest.mark.parametrize("dtype, sizes", [
+    (np.float32, (1e3, 1e15, 1e30, 1e37)), (np.float64, (1e3, 1e30, 1e150, 1e300))])
+def test_huge_matrices_with_tiny_powers(dtype, sizes):
+    """A^2 = 0, so exp(A) = I + A and alpha = 0 however large A is: the reduced
+    scaling must stop before the polynomial's products overflow."""
+    for big in sizes:
+        a = np.zeros((10, 10))
+        a[0, 9], a[2, 5] = big, -big / 3
+        x = np.array(mlx_expm_ext.matrix_exp(mx.array(a, dtype=getattr(mx, np.dtype(dtype).name))))
+        expected = np.eye(10) + a.astype(dtype)
+        assert np.all(np.isfinite(x)), big
+        assert np.abs(x - expected).max() <= 8 * np.finfo(dtype).eps * big, big
