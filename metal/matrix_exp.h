@@ -145,6 +145,29 @@ struct Workspace {
     sync();
   }
 
+  // max_j sum_i |d_ij| (lane j sums column j), the same on every lane. The
+  // caller syncs before slot d is written again.
+  float norm1(int d) const {
+    threadgroup const float* x = slot(d);
+    float column = 0.0f;
+    if (lane < uint(P)) {
+      for (int i = 0; i < P; ++i) {
+        column += abs(x[i * P + int(lane)]);
+      }
+    }
+    return simd_max(column);
+  }
+
+  // d *= 2^k, 0 <= k <= 127 (an exact power-of-two factor).
+  void scale_up(int d, int k) const {
+    threadgroup float* out = slot(d);
+    const float f = as_type<float>(uint(127 + k) << 23);
+    for (uint e = lane; e < uint(P * P); e += mp::kSimdWidth) {
+      out[e] *= f;
+    }
+    sync();
+  }
+
   // d *= 2^-k
   void scale(int d, int k) const {
     threadgroup float* out = slot(d);
@@ -155,8 +178,45 @@ struct Workspace {
   }
 };
 
+// Slots kA2 = A^2 and kA3 = A^3, where T12 and T18 start.
+template <int P>
+void form_low_powers(thread const Workspace<P>& ws) {
+  ws.mul(kA2, kA, kA, false);
+  ws.mul(kA3, kA, kA2, false);
+}
+
+// As reduce_overscaling in csrc/cpu/taylor.h (Al-Mohy & Higham 2009, Thm 4.2
+// with p = 2): X = A / 2^s of the 1-norm plan (degree 18) with X^2, X^3 in
+// their slots; undoes the halvings alpha = max(||X^2||^(1/2), ||X^3||^(1/3))
+// does not need, keeping 2^k ||X|| <= 2^28 (FLT_MAX_EXP / 4 - 4, so that the
+// polynomial's products, up to about ||X||^4, cannot overflow, and 3k <= 81),
+// and takes T12 when no squaring is left and alpha <= theta_12.
+template <int P>
+Plan reduce_overscaling(thread const Workspace<P>& ws, Plan plan, float norm_x) {
+  const float alpha = max(sqrt(ws.norm1(kA2)), pow(ws.norm1(kA3), 1.0f / 3.0f));
+  ws.sync(); // the column reads above happen before the slots are rescaled
+  const float theta18 = mc::kThetaFloat32[mc::kDegreeIndex18];
+  const float limit = 268435456.0f; // 2^28
+  int k = 0;
+  while (k < plan.squarings && ldexp(alpha, k + 1) <= theta18 &&
+         ldexp(norm_x, k + 1) <= limit) {
+    ++k;
+  }
+  if (k > 0) {
+    ws.scale_up(kA, k);
+    ws.scale_up(kA2, 2 * k);
+    ws.scale_up(kA3, 3 * k);
+    plan.squarings -= k;
+  }
+  if (plan.squarings == 0 && ldexp(alpha, k) <= mc::kThetaFloat32[mc::kDegreeIndex12]) {
+    plan.degree_index = mc::kDegreeIndex12;
+  }
+  return plan;
+}
+
 // T_m(A) from slot kA ([BBC19] schemes, as csrc/cpu/taylor.h); returns the
-// slot that holds it.
+// slot that holds it. For T12 and T18, slots kA2 and kA3 hold A^2 and A^3
+// already (form_low_powers).
 template <int P>
 int evaluate_taylor(thread const Workspace<P>& ws, int degree_index) {
   switch (mc::kDegrees[degree_index]) {
@@ -202,8 +262,6 @@ int evaluate_taylor(thread const Workspace<P>& ws, int degree_index) {
       return kR;
     }
     case 12: {
-      ws.mul(kA2, kA, kA, false);
-      ws.mul(kA3, kA, kA2, false);
       const int x[3] = {kA, kA2, kA3};
       const int targets[4] = {kR, kB0, kA6, kB1};
       for (int row = 0; row < 4; ++row) {
@@ -216,8 +274,6 @@ int evaluate_taylor(thread const Workspace<P>& ws, int degree_index) {
       return kR;
     }
     default: { // 18
-      ws.mul(kA2, kA, kA, false);
-      ws.mul(kA3, kA, kA2, false);
       ws.mul(kA6, kA3, kA3, false);
       const int x[4] = {kA, kA2, kA3, kA6};
       // B0, B4 and B3 (in kR, where A9 is built).
@@ -240,18 +296,18 @@ int evaluate_taylor(thread const Workspace<P>& ws, int degree_index) {
   }
 }
 
-// exp of matrix b of the batch by one simdgroup; ws has 7 P x P slots.
+// Loads matrix b of the batch into slot kA, zero-padded to P x P, in single
+// precision; returns its 1-norm (lane j sums column j) and sets `bad` if it
+// has a NaN or an infinite entry; the same on every lane.
 template <typename T, int P>
-void matrix_exp_one(
+float load_matrix(
     device const T* in,
-    device T* out,
     constant MatrixExpParams& params,
     matrix_exp_int64 b,
-    thread const Workspace<P>& ws) {
+    thread const Workspace<P>& ws,
+    thread bool& bad) {
   const int n = int(params.n);
   const uint lane = ws.lane;
-
-  // Load, zero-padded to P x P, in single precision.
   threadgroup float* a = ws.slot(kA);
   device const T* src = in + b * params.batch_stride;
   for (uint e = lane; e < uint(P * P); e += mp::kSimdWidth) {
@@ -264,19 +320,49 @@ void matrix_exp_one(
     a[e] = v;
   }
   ws.sync();
-
-  // 1-norm: lane j sums column j. A NaN or infinite entry anywhere makes the
-  // whole result NaN (as on the CPU).
   float column = 0.0f;
   if (lane < uint(P)) {
     for (int i = 0; i < P; ++i) {
       column += abs(a[i * P + int(lane)]);
     }
   }
-  const bool bad = simd_any(!isfinite(column));
+  bad = simd_any(!isfinite(column));
   const float norm = simd_max(column);
-  ws.sync(); // the column reads above happen before slot kA is scaled below
+  ws.sync(); // the column reads above happen before slot kA is written again
+  return norm;
+}
 
+// Plans the matrix in slot kA, of finite 1-norm `norm`, and prepares the
+// slots, as plan_scheme in csrc/cpu/batch.h: A scaled by 2^-s and, for T12
+// and T18, A^2 and A^3 formed, with s reduced as far as they allow.
+template <int P>
+Plan plan_scheme(thread const Workspace<P>& ws, float norm) {
+  Plan plan = plan_for_norm(norm);
+  if (plan.squarings > 0) {
+    ws.scale(kA, plan.squarings);
+  }
+  if (plan.degree_index >= mc::kDegreeIndex12) {
+    form_low_powers(ws);
+    if (plan.degree_index == mc::kDegreeIndex18) {
+      plan = reduce_overscaling(ws, plan, scale_by_pow2(norm, plan.squarings));
+    }
+  }
+  return plan;
+}
+
+// exp of matrix b of the batch by one simdgroup; ws has 7 P x P slots. A NaN
+// or infinite entry anywhere makes the whole result NaN (as on the CPU).
+template <typename T, int P>
+void matrix_exp_one(
+    device const T* in,
+    device T* out,
+    constant MatrixExpParams& params,
+    matrix_exp_int64 b,
+    thread const Workspace<P>& ws) {
+  const int n = int(params.n);
+  const uint lane = ws.lane;
+  bool bad = false;
+  const float norm = load_matrix<T, P>(in, params, b, ws, bad);
   device T* dst = out + b * matrix_exp_int64(n) * n;
   if (bad) {
     for (uint e = lane; e < uint(n * n); e += mp::kSimdWidth) {
@@ -285,10 +371,7 @@ void matrix_exp_one(
     return;
   }
 
-  const Plan plan = plan_for_norm(norm);
-  if (plan.squarings > 0) {
-    ws.scale(kA, plan.squarings);
-  }
+  const Plan plan = plan_scheme(ws, norm);
   int from = evaluate_taylor(ws, plan.degree_index);
   int to = kA2;
   for (int i = 0; i < plan.squarings; ++i) {

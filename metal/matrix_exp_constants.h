@@ -38,6 +38,10 @@ namespace matrix_exp_constants {
 MATRIX_EXP_CONSTANT int kNumDegrees = 6;
 MATRIX_EXP_CONSTANT int kDegrees[kNumDegrees] = {1, 2, 4, 8, 12, 18};
 MATRIX_EXP_CONSTANT int kProducts[kNumDegrees] = {0, 1, 2, 3, 4, 5};
+// T12 and T18, the degrees that start from A^2 and A^3 and whose scaling the
+// overscaling rule may lower (csrc/cpu/taylor.h, metal/matrix_exp.h).
+MATRIX_EXP_CONSTANT int kDegreeIndex12 = 4;
+MATRIX_EXP_CONSTANT int kDegreeIndex18 = 5;
 
 // theta_m: the largest 1-norm of A for which the relative backward error of
 // T_m(A) stays below the unit roundoff. A matrix with ||A||_1 <= theta_m uses

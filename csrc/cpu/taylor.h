@@ -84,8 +84,8 @@ Plan plan_for_norm(Real norm) {
   return {mc::kNumDegrees - 1, s};
 }
 
-inline constexpr int kDegreeIndex12 = mc::kNumDegrees - 2;
-inline constexpr int kDegreeIndex18 = mc::kNumDegrees - 1;
+using mc::kDegreeIndex12;
+using mc::kDegreeIndex18;
 
 // Slots kA2 = A^2 and kA3 = A^3, where T12 and T18 start.
 template <class Algebra>
