@@ -14,27 +14,37 @@ struct Block {
   size_t capacity;
 };
 
-std::mutex mutex;
-std::vector<Block> kept; // free blocks
-size_t kept_bytes = 0;
+struct Kept {
+  std::mutex mutex;
+  std::vector<Block> blocks; // free blocks
+  size_t bytes = 0;
+};
+
+// Never destroyed: a CPU task of MLX's may still release a block while the
+// process exits.
+Kept& kept() {
+  static Kept* k = new Kept;
+  return *k;
+}
 
 } // namespace
 
 void* acquire(size_t bytes, size_t& capacity) {
+  Kept& k = kept();
   {
-    std::lock_guard<std::mutex> lock(mutex);
+    std::lock_guard<std::mutex> lock(k.mutex);
     // The smallest kept block that fits, if it is not more than twice too big.
-    auto best = kept.end();
-    for (auto it = kept.begin(); it != kept.end(); ++it) {
+    auto best = k.blocks.end();
+    for (auto it = k.blocks.begin(); it != k.blocks.end(); ++it) {
       if (it->capacity >= bytes && it->capacity <= 2 * bytes &&
-          (best == kept.end() || it->capacity < best->capacity)) {
+          (best == k.blocks.end() || it->capacity < best->capacity)) {
         best = it;
       }
     }
-    if (best != kept.end()) {
-      Block block = *best;
-      kept.erase(best);
-      kept_bytes -= block.capacity;
+    if (best != k.blocks.end()) {
+      const Block block = *best;
+      k.blocks.erase(best);
+      k.bytes -= block.capacity;
       capacity = block.capacity;
       return block.data;
     }
@@ -48,11 +58,12 @@ void* acquire(size_t bytes, size_t& capacity) {
 }
 
 void release(void* block, size_t capacity) {
+  Kept& k = kept();
   {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (kept_bytes + capacity <= kMaxKeptBytes) {
-      kept.push_back({block, capacity});
-      kept_bytes += capacity;
+    std::lock_guard<std::mutex> lock(k.mutex);
+    if (k.bytes + capacity <= kMaxKeptBytes) {
+      k.blocks.push_back({block, capacity});
+      k.bytes += capacity;
       return;
     }
   }
