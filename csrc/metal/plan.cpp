@@ -17,6 +17,11 @@ constexpr size_t kScratchLimit = 32 * 1024;
 // Simdgroups per threadgroup at most (256 threads).
 constexpr int kMaxMatricesPerGroup = 8;
 
+// n rounded up to whole 8 x 8 tiles: the kernel instance's P.
+int padded_size(int n) {
+  return (n + mp::kTile - 1) / mp::kTile * mp::kTile;
+}
+
 } // namespace
 
 bool fused_dtype(const std::string& dtype) {
@@ -28,8 +33,7 @@ bool fused_supported(const std::string& dtype, int n) {
 }
 
 std::string fused_kernel_name(const std::string& dtype, int n) {
-  const int padded = (n + mp::kTile - 1) / mp::kTile * mp::kTile;
-  return "matrix_exp_fused_" + dtype + "_" + std::to_string(padded);
+  return "matrix_exp_fused_" + dtype + "_" + std::to_string(padded_size(n));
 }
 
 FusedPlan plan_fused(
@@ -43,7 +47,7 @@ FusedPlan plan_fused(
   if (!fused_supported(dtype, n) || count < 1) {
     throw std::invalid_argument("[matrix_exp] No fused kernel for this dtype and size.");
   }
-  const int padded = (n + mp::kTile - 1) / mp::kTile * mp::kTile;
+  const int padded = padded_size(n);
   const size_t bytes_per_matrix = sizeof(float) * mp::kSlots * padded * padded;
   int per_group = static_cast<int>(std::max<size_t>(1, kScratchBudget / bytes_per_matrix));
   per_group = std::min({per_group, kMaxMatricesPerGroup, max_threads_per_group / mp::kSimdWidth});
