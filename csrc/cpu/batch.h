@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 
 #include "cpu/isa.h"
@@ -52,19 +53,24 @@ void fill_nan(Out* dst, int n) {
   }
 }
 
-// Plans the scheme for the matrix in slot kA (n >= 2) and prepares the slots:
-// A scaled by 2^-s and, for T12 and T18, A^2 and A^3 formed, with s reduced
-// as far as those powers allow (reduce_overscaling). Empty if A has a NaN or
-// an infinite entry: its exponential is then reported as NaN, and the
-// squaring count stays bounded (for a finite norm, s <= log2(max_finite /
-// theta_18)).
+// The 1-norm of slot kA, or nothing if A has a NaN or an infinite entry: its
+// exponential is then reported as NaN, and the squaring count stays bounded
+// (for a finite norm, s <= log2(max_finite / theta_18)).
 template <class Algebra>
-std::optional<Plan> plan_scheme(Algebra& alg) {
-  using real = typename Algebra::real;
-  const real norm = alg.norm1(kA);
-  if (!(norm <= std::numeric_limits<real>::max())) {
+std::optional<typename Algebra::real> finite_norm1(Algebra& alg) {
+  const auto norm = alg.norm1(kA);
+  if (!(norm <= std::numeric_limits<decltype(norm)>::max())) {
     return std::nullopt;
   }
+  return norm;
+}
+
+// Plans the scheme for the matrix in slot kA (n >= 2) of finite 1-norm `norm`
+// and prepares the slots: A scaled by 2^-s and, for T12 and T18, A^2 and A^3
+// formed, with s reduced as far as those powers allow (reduce_overscaling).
+template <class Algebra>
+Plan plan_scheme(Algebra& alg, typename Algebra::real norm) {
+  using real = typename Algebra::real;
   Plan plan = plan_for_norm(norm);
   if (plan.squarings > 0) {
     alg.scale_slot(kA, std::ldexp(real(1), -plan.squarings));
@@ -83,23 +89,21 @@ std::optional<Plan> plan_scheme(Algebra& alg) {
 // infinite entry.
 template <class Algebra>
 int run_scheme(Algebra& alg) {
+  const auto norm = finite_norm1(alg);
+  if (!norm) {
+    return -1;
+  }
   if (alg.n() == 1) { // scalars: std::exp is as accurate as it gets
     auto* x = alg.slot(kA);
-    if (!(alg.norm1(kA) <= std::numeric_limits<typename Algebra::real>::max())) {
-      return -1;
-    }
     x[0] = std::exp(x[0]);
     if constexpr (Algebra::dual) {
       x[alg.width()] *= x[0]; // L(a, e) = exp(a) e
     }
     return kA;
   }
-  const std::optional<Plan> plan = plan_scheme(alg);
-  if (!plan) {
-    return -1;
-  }
-  evaluate_taylor(alg, plan->degree_index);
-  return square(alg, plan->squarings);
+  const Plan plan = plan_scheme(alg, *norm);
+  evaluate_taylor(alg, plan.degree_index);
+  return square(alg, plan.squarings);
 }
 
 MLX_EXPM_CPU_END

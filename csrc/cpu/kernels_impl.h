@@ -6,8 +6,6 @@
 
 #include <array>
 #include <complex>
-#include <limits>
-#include <optional>
 #include <vector>
 
 #include "cpu/algebra.h"
@@ -107,14 +105,13 @@ Plans plans_of(const Job& job) {
   Plans out;
   for (int64_t b = 0; b < job.a_layout.count; ++b) {
     load(alg, kA, 0, a + job.a_layout.offset(b), job.a_layout);
-    std::optional<Plan> plan;
-    if constexpr (Reduce) {
-      plan = plan_scheme(alg);
-    } else if (const auto norm = alg.norm1(kA); norm <= std::numeric_limits<decltype(norm)>::max()) {
-      plan = plan_for_norm(norm);
+    const auto norm = finite_norm1(alg);
+    if (!norm) {
+      out.push_back({0, 0});
+      continue;
     }
-    out.push_back(plan ? std::array<int, 2>{mc::kDegrees[plan->degree_index], plan->squarings}
-                       : std::array<int, 2>{0, 0});
+    const Plan plan = Reduce ? plan_scheme(alg, *norm) : plan_for_norm(*norm);
+    out.push_back({mc::kDegrees[plan.degree_index], plan.squarings});
   }
   return out;
 }

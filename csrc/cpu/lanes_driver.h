@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include "cpu/algebra.h"
@@ -49,8 +50,8 @@ void run_lanes(const Job& job, int64_t begin, int64_t end) {
   for (int64_t k = 0; k < count; ++k) {
     Scalar view(n, &staged_a[k * staged_size]);
     load(view, kA, 0, a + job.a_layout.offset(begin + k), job.a_layout);
-    const R norm = view.norm1(kA);
-    if (!(norm <= std::numeric_limits<R>::max())) {
+    const std::optional<R> norm = finite_norm1(view);
+    if (!norm) {
       fill_nan<R>(out + (begin + k) * n * n, n);
       continue;
     }
@@ -58,7 +59,7 @@ void run_lanes(const Job& job, int64_t begin, int64_t end) {
       Scalar e_view(n, &staged_e[k * staged_size]);
       load(e_view, kA, 0, e + job.e_layout.offset(begin + k), job.e_layout);
     }
-    plans[k] = plan_for_norm(norm);
+    plans[k] = plan_for_norm(*norm);
     order.push_back(k);
   }
 
