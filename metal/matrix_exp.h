@@ -145,9 +145,9 @@ struct Workspace {
     sync();
   }
 
-  // max_j sum_i |d_ij| (lane j sums column j), the same on every lane. The
-  // caller syncs before slot d is written again.
-  float norm1(int d) const {
+  // sum_i |d_ij| of column j = this lane (0 past the matrix). The caller
+  // syncs before slot d is written again.
+  float column_sum(int d) const {
     threadgroup const float* x = slot(d);
     float column = 0.0f;
     if (lane < uint(P)) {
@@ -155,7 +155,12 @@ struct Workspace {
         column += abs(x[i * P + int(lane)]);
       }
     }
-    return simd_max(column);
+    return column;
+  }
+
+  // max_j sum_i |d_ij|, the same on every lane (see column_sum).
+  float norm1(int d) const {
+    return simd_max(column_sum(d));
   }
 
   // d *= 2^k, 0 <= k <= 127 (an exact power-of-two factor).
@@ -320,12 +325,7 @@ float load_matrix(
     a[e] = v;
   }
   ws.sync();
-  float column = 0.0f;
-  if (lane < uint(P)) {
-    for (int i = 0; i < P; ++i) {
-      column += abs(a[i * P + int(lane)]);
-    }
-  }
+  const float column = ws.column_sum(kA);
   bad = simd_any(!isfinite(column));
   const float norm = simd_max(column);
   ws.sync(); // the column reads above happen before slot kA is written again
