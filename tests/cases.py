@@ -56,6 +56,15 @@ def _scaled(a, norm):
     return a * (norm / np.abs(a).sum(axis=0).max())
 
 
+def overscaled(n, b, rng):
+    """Q [[1, b], [0, -1]] Q^T plus a random diagonal, Q random orthogonal:
+    ||A||_1 ~ b while ||A^2||^(1/2), ||A^3||^(1/3) ~ 1 to b^(1/3)."""
+    t = np.diag(rng.uniform(-1, 1, n))
+    t[:2, :2] = [[1, b], [0, -1]]
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    return q @ t @ q.T
+
+
 def random_cases(seed=20261127):
     """Random dense matrices of many sizes and 1-norms, including norms just
     below and just above every degree threshold of both precisions."""
@@ -87,10 +96,7 @@ def random_cases(seed=20261127):
     # so the 1-norm rule squares far more often than the powers require.
     # n >= 9 (and complex) run one matrix at a time, where s is reduced.
     for n, b in ((9, 1e2), (9, 1e4), (24, 1e3)):
-        t = np.diag(rng.uniform(-1, 1, n))
-        t[:2, :2] = [[1, b], [0, -1]]
-        q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-        cases[f"overscaling_n{n}_b{b:g}"] = q @ t @ q.T
+        cases[f"overscaling_n{n}_b{b:g}"] = overscaled(n, b, rng)
     t = np.diag(rng.uniform(-1, 1, 3)).astype(complex)
     t[:2, :2] = [[1j, 1e3], [0, -1j]]
     q, _ = np.linalg.qr(rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3)))

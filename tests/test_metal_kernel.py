@@ -15,6 +15,7 @@ import pytest
 
 import metal_emulator
 from accuracy import case, case_names, tolerance
+from cases import overscaled
 from metal_emulator import _toolchain
 from metal_emulator import matrix_exp as emulated
 from mlx_expm_ext import _ext, matrix_exp
@@ -178,10 +179,7 @@ def test_kernel_plans_match_the_cpu(n):
     rng = np.random.default_rng(n)
     mats = []
     for b in (1e2, 1e4):
-        t = np.diag(rng.uniform(-1, 1, n))
-        t[:2, :2] = [[1, b], [0, -1]]
-        q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-        mats.append(q @ t @ q.T)
+        mats.append(overscaled(n, b, rng))
     for norm in (0.01, 1.0, 2.5, 50.0, 1e4):
         g = rng.standard_normal((n, n))
         mats.append(g * norm / np.abs(g).sum(0).max())

@@ -14,6 +14,7 @@ import mlx.core as mx
 import numpy as np
 import pytest
 
+import cases
 from cases import THETA
 import mlx_expm_ext
 from mlx_expm_ext import _ext
@@ -46,12 +47,7 @@ def plans(a, dtype):
 
 
 def overscaled(n, b, seed):
-    """Q [[1, b], [0, -1]] Q^T plus a random diagonal: ||A||_1 ~ b, alpha ~ b^(1/3)."""
-    rng = np.random.default_rng(seed)
-    t = np.diag(rng.uniform(-1, 1, n))
-    t[:2, :2] = [[1, b], [0, -1]]
-    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    return q @ t @ q.T
+    return cases.overscaled(n, b, np.random.default_rng(seed))
 
 
 # float32 stops at b = 1e4: beyond, the rounding error of the computed A^2
