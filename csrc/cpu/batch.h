@@ -78,7 +78,7 @@ Plan plan_scheme(Algebra& alg, typename Algebra::real norm) {
   if (plan.degree_index >= kDegreeIndex12) {
     form_low_powers(alg);
     if (plan.degree_index == kDegreeIndex18) {
-      plan = reduce_overscaling(alg, plan);
+      plan = reduce_overscaling(alg, plan, std::ldexp(norm, -plan.squarings));
     }
   }
   return plan;

@@ -109,16 +109,16 @@ void form_low_powers(Algebra& alg) {
 // for ||X|| >> alpha can reach about ||X||^4, so 2^k ||X|| stays below
 // 2^(max_exponent / 4 - 4) (2^28 in float32, 2^252 in float64). As ||X|| >
 // theta_18 / 2 whenever s > 0, this also keeps 2^(3k) finite.
+// norm_x is ||X||_1 = ||A||_1 / 2^s.
 template <class Algebra>
-Plan reduce_overscaling(Algebra& alg, Plan plan) {
+Plan reduce_overscaling(Algebra& alg, Plan plan, typename Algebra::real norm_x) {
   using real = typename Algebra::real;
   const real* theta = thresholds<real>();
   const real alpha = std::max(std::sqrt(alg.norm1(kA2)), std::cbrt(alg.norm1(kA3)));
-  const real norm = alg.norm1(kA);
   const real limit = std::ldexp(real(1), std::numeric_limits<real>::max_exponent / 4 - 4);
   int k = 0;
   while (k < plan.squarings && std::ldexp(alpha, k + 1) <= theta[kDegreeIndex18] &&
-         std::ldexp(norm, k + 1) <= limit) {
+         std::ldexp(norm_x, k + 1) <= limit) {
     ++k;
   }
   if (k > 0) {
