@@ -6,6 +6,7 @@
 
 #include "block_matrix.h"
 #include "composed.h"
+#include "cpu/sizes.h"
 #include "matrix_exp.h"
 #include "metal/plan.h"
 #include "mlx/backend/metal/metal.h"
@@ -87,7 +88,33 @@ mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s) {
   if (stream.device == mx::Device::gpu) {
     return matrix_exp_gpu(x, stream);
   }
-  return mx::array(x.shape(), x.dtype(), std::make_shared<MatrixExp>(stream), {x});
+  // Under a transformation a vjp may follow, and may want the tape.
+  const bool with_tape = x.is_tracer() && x.shape(-1) >= cpu::kTapeMinN;
+  return matrix_exp_outputs(x, stream, with_tape, false)[0];
+}
+
+std::vector<mx::array>
+matrix_exp_outputs(const mx::array& x, mx::Stream s, bool with_tape, bool record) {
+  auto primitive = std::make_shared<MatrixExp>(s, with_tape, record);
+  if (!with_tape) {
+    return {mx::array(x.shape(), x.dtype(), std::move(primitive), {x})};
+  }
+  auto shapes = primitive->output_shapes({x});
+  return mx::array::make_arrays(std::move(shapes), {x.dtype(), tape_dtype(x.dtype())}, primitive, {x});
+}
+
+mx::Dtype tape_dtype(mx::Dtype dtype) {
+  return dtype == mx::float16 || dtype == mx::bfloat16 ? mx::float32 : dtype;
+}
+
+std::vector<mx::Shape> MatrixExp::output_shapes(const std::vector<mx::array>& inputs) {
+  auto shape = inputs[0].shape();
+  if (!with_tape_) {
+    return {shape};
+  }
+  auto tape = shape;
+  tape[tape.size() - 2] *= cpu::kTapeProducts;
+  return {shape, tape};
 }
 
 mx::array matrix_exp_frechet(const mx::array& a, const mx::array& e, mx::StreamOrDevice s) {
@@ -104,6 +131,26 @@ mx::array matrix_exp_frechet(const mx::array& a, const mx::array& e, mx::StreamO
   }
   auto shape = inputs[0].shape();
   return mx::array(shape, dtype, std::make_shared<MatrixExpFrechet>(stream), std::move(inputs));
+}
+
+// Under vmap, a, e and the tape may differ in their leading axes (size 1 for
+// an unbatched input): they are broadcast to one batch, in place.
+mx::array matrix_exp_frechet_taped(
+    const mx::array& a,
+    const mx::array& e,
+    const mx::array& tape,
+    mx::Stream s) {
+  auto batch_of = [](const mx::array& x) { return mx::Shape(x.shape().begin(), x.shape().end() - 2); };
+  auto batch = mx::broadcast_shapes(mx::broadcast_shapes(batch_of(a), batch_of(e)), batch_of(tape));
+  auto with_matrix = [&](const mx::array& x) {
+    auto shape = batch;
+    shape.push_back(x.shape(-2));
+    shape.push_back(x.shape(-1));
+    return mx::broadcast_to(x, shape, s);
+  };
+  std::vector<mx::array> inputs = {with_matrix(a), with_matrix(e), with_matrix(tape)};
+  auto shape = inputs[0].shape();
+  return mx::array(shape, a.dtype(), std::make_shared<MatrixExpFrechet>(s), std::move(inputs));
 }
 
 } // namespace mlx_expm

@@ -6,6 +6,8 @@
 
 #pragma once
 
+#include <atomic>
+
 #include "mlx/ops.h"
 #include "mlx/primitives.h"
 
@@ -20,11 +22,28 @@ mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s = {});
 // matrices of a and e (same shape and dtype).
 mx::array matrix_exp_frechet(const mx::array& a, const mx::array& e, mx::StreamOrDevice s = {});
 
+// The outputs of a MatrixExp on x (an input the op has checked and cast on
+// a CPU stream): exp(A) and, with_tape, the tape (cpu/tape.h), which the
+// primitive records if `record`.
+std::vector<mx::array>
+matrix_exp_outputs(const mx::array& x, mx::Stream s, bool with_tape, bool record);
+
+// The tape's dtype for an input of this dtype: the compute type.
+mx::Dtype tape_dtype(mx::Dtype dtype);
+
+// L(A, E) from the tape of exp(A): a, e and tape as matrix_exp_outputs and
+// the vjp (primitive.cpp) make them.
+mx::array matrix_exp_frechet_taped(
+    const mx::array& a,
+    const mx::array& e,
+    const mx::array& tape,
+    mx::Stream s);
+
 // The dtype's name in the fused kernel's instantiations ("float32"), or "".
 std::string kernel_dtype_name(mx::Dtype dtype);
 
-// What both primitives share: evaluation on each backend, one output shaped
-// like the first input, no parameters.
+// What both primitives share: evaluation on each backend, a first output
+// shaped like the first input.
 class MatrixExpPrimitive : public mx::Primitive {
  public:
   using array = mx::array; // for MLX's DEFINE_* macros below
@@ -42,22 +61,48 @@ class MatrixExpPrimitive : public mx::Primitive {
   bool is_equivalent(const mx::Primitive&) const override {
     return true;
   }
+
+ protected:
+  // Whether eval_cpu writes the tape output (cpu/tape.h).
+  virtual bool records_tape() const {
+    return false;
+  }
 };
 
-// exp(A): input A.
+// exp(A): input A. On the CPU under a transformation, with a second output,
+// the tape (cpu/tape.h): the results of the scheme's products, written only
+// once a vjp has asked for them (primitive.cpp), read by that vjp.
 class MatrixExp : public MatrixExpPrimitive {
  public:
-  using MatrixExpPrimitive::MatrixExpPrimitive;
+  MatrixExp(mx::Stream stream, bool with_tape = false, bool record = false)
+      : MatrixExpPrimitive(stream), with_tape_(with_tape), record_(record) {}
   DEFINE_VMAP()
   DEFINE_GRADS()
 
   const char* name() const override {
     return "MatrixExp";
   }
+
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override;
+
+  bool is_equivalent(const mx::Primitive& other) const override {
+    const auto& o = static_cast<const MatrixExp&>(other);
+    return with_tape_ == o.with_tape_ && record_ == o.record_;
+  }
+
+ protected:
+  bool records_tape() const override {
+    return record_;
+  }
+
+ private:
+  bool with_tape_;
+  std::atomic<bool> record_;
 };
 
-// L(A, E): inputs A and E. Evaluated by differentiating every product of the
-// Taylor scheme (cpu/taylor.h), at about three times the cost of exp(A).
+// L(A, E): inputs A and E, and possibly the tape of exp(A). Evaluated by
+// differentiating every product of the Taylor scheme (cpu/taylor.h), at
+// about three times the cost of exp(A), two with the tape.
 class MatrixExpFrechet : public MatrixExpPrimitive {
  public:
   using MatrixExpPrimitive::MatrixExpPrimitive;

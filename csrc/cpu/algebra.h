@@ -20,6 +20,7 @@
 #include "cpu/isa.h"
 #include "cpu/parallel.h"
 #include "cpu/scalar.h"
+#include "cpu/tape.h"
 #include "cpu/taylor.h"
 
 MLX_EXPM_CPU_BEGIN
@@ -171,6 +172,11 @@ class Algebra {
     return ws_ + static_cast<size_t>(s) * n_ * ld_;
   }
 
+  // Products are recorded to (plain) or replayed from (dual) the tape.
+  void use_tape(Tape<T>* tape) {
+    tape_ = tape;
+  }
+
   void mul(int d, int x, int y) {
     product(d, x, y, false);
   }
@@ -284,12 +290,15 @@ class Algebra {
 
   // d = x y, or d += x y. For duals: dX (+)= xX ydX + xdX yX as well. BLAS
   // gets xX [yX | ydX] as one wide product; the loops keep a row of width
-  // columns in registers, so they take the three products one by one.
+  // columns in registers, so they take the three products one by one. A
+  // replayed product takes X from the tape and forms only dX.
   void product(int d, int x, int y, bool accumulate) {
     T* dd = slot(d) + width_;
     const T* xd = slot(x) + width_;
     const T* yd = slot(y) + width_;
-    if constexpr (Dual && Gemm::kWide) {
+    if (Dual && tape_ && tape_->replay(slot(d), ld_)) {
+      Gemm::template run<Rows, Width>(n_, width_, slot(x), ld_, yd, ld_, dd, ld_, accumulate);
+    } else if constexpr (Dual && Gemm::kWide) {
       Gemm::template run<Rows, 0>(n_, ld_, slot(x), ld_, slot(y), ld_, slot(d), ld_, accumulate);
     } else {
       Gemm::template run<Rows, Width>(
@@ -300,6 +309,8 @@ class Algebra {
     }
     if constexpr (Dual) {
       Gemm::template run<Rows, Width>(n_, width_, xd, ld_, slot(y), ld_, dd, ld_, true);
+    } else if (tape_) {
+      tape_->record(slot(d), ld_);
     }
   }
 
@@ -307,6 +318,7 @@ class Algebra {
   int width_;
   int ld_;
   T* ws_;
+  Tape<T>* tape_ = nullptr;
   std::vector<real> column_sums_; // norm1's, for a width known at run time
 };
 

@@ -61,22 +61,40 @@ void run_job(const cpu::Job& job) {
   }
 }
 
-void eval(const std::vector<mx::array>& inputs, mx::array& out, mx::Stream stream) {
-  out.set_data(mx::allocator::malloc(out.nbytes()));
+// inputs: A (exp), A and E (Frechet), or A, E and a tape to replay
+// (Frechet); outputs: the result and, for exp under a vjp, the tape, recorded
+// when `record`.
+void eval(
+    const std::vector<mx::array>& inputs,
+    std::vector<mx::array>& outputs,
+    mx::Stream stream,
+    bool record) {
+  for (auto& out : outputs) { // the tape too: it is an array like any other
+    out.set_data(mx::allocator::malloc(out.nbytes()));
+  }
   auto& encoder = mx::cpu::get_command_encoder(stream);
   for (const auto& x : inputs) {
     encoder.set_input_array(x);
   }
-  encoder.set_output_array(out);
+  for (auto& out : outputs) {
+    encoder.set_output_array(out);
+  }
   const auto& a = inputs[0];
   const auto& e = inputs.size() > 1 ? inputs[1] : inputs[0];
   cpu::Job job{
-      out.dtype(),
+      outputs[0].dtype(),
       a.data<void>(),
       cpu::BatchLayout(a),
       inputs.size() > 1 ? e.data<void>() : nullptr,
       cpu::BatchLayout(e),
-      out.data<void>()};
+      outputs[0].data<void>()};
+  if (outputs.size() > 1 && record) {
+    job.tape_record = outputs[1].data<void>();
+    job.tape_layout.emplace(outputs[1]);
+  } else if (inputs.size() > 2) {
+    job.tape_replay = inputs[2].data<void>();
+    job.tape_layout.emplace(inputs[2]);
+  }
   encoder.dispatch([job = std::move(job)]() { run_job(job); });
 }
 
@@ -93,11 +111,10 @@ Plans plans_on_this_cpu(const Job& job) {
 }
 } // namespace cpu
 
-// One input: exp(A); two: L(A, E).
 void MatrixExpPrimitive::eval_cpu(
     const std::vector<mx::array>& inputs,
     std::vector<mx::array>& outputs) {
-  eval(inputs, outputs[0], stream());
+  eval(inputs, outputs, stream(), records_tape());
 }
 
 } // namespace mlx_expm

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "mlx/array.h"
@@ -44,7 +45,9 @@ struct BatchLayout {
 };
 
 // exp(A) of each matrix of `a`, or, when `e` is set, the Frechet derivative
-// L(A, E) of each pair. Outputs are contiguous.
+// L(A, E) of each pair. Outputs are contiguous. With a tape (tape.h), exp(A)
+// records its products to tape_record, L(A, E) replays them from
+// tape_replay; the tape holds the compute type (float32 for half types).
 struct Job {
   mlx::core::Dtype dtype;
   const void* a;
@@ -52,6 +55,9 @@ struct Job {
   const void* e; // null for exp(A)
   BatchLayout e_layout;
   void* out;
+  void* tape_record = nullptr;
+  const void* tape_replay = nullptr;
+  std::optional<BatchLayout> tape_layout = std::nullopt;
 };
 
 // {degree, squarings} of the scheme run on each matrix of job.a (n >= 2;

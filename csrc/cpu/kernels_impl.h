@@ -6,6 +6,7 @@
 
 #include <array>
 #include <complex>
+#include <optional>
 #include <vector>
 
 #include "cpu/algebra.h"
@@ -15,6 +16,7 @@
 #include "cpu/job.h"
 #include "cpu/lanes_driver.h"
 #include "cpu/sizes.h"
+#include "cpu/tape.h"
 #include "cpu/workspace.h"
 
 MLX_EXPM_CPU_BEGIN
@@ -39,8 +41,17 @@ void run_matrices(const Job& job, int64_t begin, int64_t end) {
   const auto* a = static_cast<const In*>(job.a);
   const auto* e = static_cast<const In*>(job.e);
   auto* out = static_cast<In*>(job.out);
+  std::optional<Tape<T>> tape;
+  if (job.tape_layout) {
+    tape.emplace(
+        static_cast<T*>(job.tape_record), static_cast<const T*>(job.tape_replay), *job.tape_layout);
+    alg.use_tape(&*tape);
+  }
   for (int64_t b = begin; b < end; ++b) {
     In* result = out + b * n * n;
+    if (tape) {
+      tape->start(b);
+    }
     load(alg, kA, 0, a + job.a_layout.offset(b), job.a_layout);
     if constexpr (Alg::dual) {
       load(alg, kA, 1, e + job.e_layout.offset(b), job.e_layout);
