@@ -16,10 +16,10 @@ inline constexpr int kLoopMaxN = 16;
 // the first kTapeProducts products of their forward scheme for the vjp
 // (tape.h): T18's five and up to seven squarings (||A||_1 up to 2^7
 // theta_18, about 385 in float32 and 140 in float64); later squarings are
-// recomputed. Below kTapeMinN, writing and reading the tape costs more than
-// the products it saves (float32, `python bench/bench.py`-style vjp timings:
-// with the tape 1.09-1.29x the time without at n = 12..24, 0.97-1.02x at
-// n = 32, 48, 0.88-0.92x at n = 64, 0.80-0.85x at n = 128..512).
+// recomputed. Below kTapeMinN, writing and reading the tape costs as much
+// memory traffic as the products it saves (float32 forward+vjp with / without
+// the tape, bench/tape.py: 1.09-1.29 at n = 12..24 and 0.97-1.02 at n = 32
+// and 48 when those sizes had tapes; 0.93 at n = 64, 0.79-0.86 at n = 128..512).
 inline constexpr int kTapeMinN = 64;
 inline constexpr int kTapeProducts = 12;
 
