@@ -44,10 +44,25 @@ struct LoopGemm {
     const int n = Rows ? Rows : rows;
     if constexpr (kVectorRows<T, Cols>) {
       // Blocks of rows: each row of b, loaded once, serves kBlock rows of c.
-      constexpr int kBlock = Cols * sizeof(T) <= 64 ? 4 : 2;
+      // kBlock x (vectors per row) accumulators: 12 of the 16 vector
+      // registers for rows of two vectors, 8 for wider rows (enough to
+      // cover the FMA latency, 4 cycles x 2 ports).
+      constexpr int kBlock = Cols * sizeof(T) <= 64 ? 6 : 2;
       int i = 0;
       for (; i + kBlock <= n; i += kBlock) {
         vector_rows<kBlock, Cols>(i, n, a, lda, b, ldb, c, ldc, accumulate);
+      }
+      if constexpr (kBlock > 4) {
+        if (i + 4 <= n) {
+          vector_rows<4, Cols>(i, n, a, lda, b, ldb, c, ldc, accumulate);
+          i += 4;
+        }
+      }
+      if constexpr (kBlock > 2) {
+        if (i + 2 <= n) {
+          vector_rows<2, Cols>(i, n, a, lda, b, ldb, c, ldc, accumulate);
+          i += 2;
+        }
       }
       for (; i < n; ++i) {
         vector_rows<1, Cols>(i, n, a, lda, b, ldb, c, ldc, accumulate);
