@@ -88,3 +88,16 @@ def test_mixed_norm_batch_keeps_every_member_accurate(dtype):
         a = to_numpy(x[i])
         hi, lo = expm_hi_lo(a)
         assert error(out[i], hi, lo) <= tolerance(name, scipy.linalg.expm_cond(a), 6), i
+
+
+@pytest.mark.parametrize("distinct_plans", [5, 200])
+@pytest.mark.parametrize("n", [3, 8])
+def test_lanes_group_matrices_of_many_plans(distinct_plans, n):
+    """Real n <= 8 run eight matrices per vector, grouped by plan (a counting
+    sort over the plans present, an ordinary sort past 64 of them): in a
+    shuffled batch of norms 1e-3..1e30 (200 squaring counts), each matrix
+    still gets, bit for bit, its result alone."""
+    rng = np.random.default_rng(distinct_plans + n)
+    norms = rng.permutation(np.repeat(np.logspace(-3, 30, distinct_plans), 3))
+    x = random_matrices((len(norms), n, n), norms, mx.float64, n)
+    assert mx.array_equal(matrix_exp(x, stream=mx.cpu), one_by_one(x), equal_nan=True).item()

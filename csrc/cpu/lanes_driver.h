@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <numeric>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "cpu/algebra.h"
@@ -26,6 +27,46 @@
 #include "cpu/workspace.h"
 
 MLX_EXPM_CPU_BEGIN
+
+// Orders `order` (indices into plans) by plan, stably. A block of the batch
+// has few distinct plans (a few degrees, a few squaring counts), so this is
+// a counting sort over the plans present: two passes instead of the
+// n log n comparisons of a sort, which took 15% of the time at n = 3.
+inline void group_by_plan(std::vector<int64_t>& order, const std::vector<Plan>& plans) {
+  // The plans ordered by (degree, squarings) have increasing keys: below
+  // degree 18 there is no squaring.
+  auto key = [&](int64_t k) {
+    return plans[k].degree_index + mc::kNumDegrees * plans[k].squarings;
+  };
+  std::vector<std::pair<int, int64_t>> counts; // (key, matrices), few entries
+  for (int64_t k : order) {
+    const int kk = key(k);
+    auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == kk; });
+    if (it == counts.end()) {
+      if (counts.size() == 64) { // many distinct plans: an ordinary sort
+        std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return key(x) < key(y); });
+        return;
+      }
+      counts.emplace_back(kk, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  std::sort(counts.begin(), counts.end());
+  int64_t start = 0;
+  for (auto& [kk, count] : counts) { // count becomes the bucket's next slot
+    const int64_t size = count;
+    count = start;
+    start += size;
+  }
+  std::vector<int64_t> grouped(order.size());
+  for (int64_t k : order) {
+    const int kk = key(k);
+    auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == kk; });
+    grouped[it->second++] = k;
+  }
+  order.swap(grouped);
+}
 
 // Rows: n, or 0 for n known at run time; Width: the padded row (n <= Width).
 template <typename In, typename R, int Rows, int Width, bool Dual>
@@ -64,11 +105,7 @@ void run_lanes(const Job& job, int64_t begin, int64_t end) {
   }
 
   // 2. Equal plans next to each other.
-  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) {
-    return plans[x].degree_index != plans[y].degree_index
-        ? plans[x].degree_index < plans[y].degree_index
-        : plans[x].squarings < plans[y].squarings;
-  });
+  group_by_plan(order, plans);
 
   // 3. Groups of up to L matrices with one plan. Entries move between the
   // staged matrices and the lanes one vector at a time.
