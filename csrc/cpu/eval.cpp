@@ -69,14 +69,12 @@ void eval(
     std::vector<mx::array>& outputs,
     mx::Stream stream,
     bool record) {
-  for (auto& out : outputs) { // the tape too: it is an array like any other
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-  }
   auto& encoder = mx::cpu::get_command_encoder(stream);
   for (const auto& x : inputs) {
     encoder.set_input_array(x);
   }
-  for (auto& out : outputs) {
+  for (auto& out : outputs) { // the tape too: it is an array like any other
+    out.set_data(mx::allocator::malloc(out.nbytes()));
     encoder.set_output_array(out);
   }
   const auto& a = inputs[0];
