@@ -28,42 +28,38 @@
 
 MLX_EXPM_CPU_BEGIN
 
-// Orders `order` (indices into plans) by plan, stably. A block of the batch
-// has few distinct plans (a few degrees, a few squaring counts), so this is
-// a counting sort over the plans present: two passes instead of the
+// Puts matrices of equal plans next to each other in `order` (indices into
+// plans), keeping their order within a plan; which plan comes first does not
+// matter (a matrix's result depends on its own plan only). A block of the
+// batch has few distinct plans (a few degrees, a few squaring counts), so
+// this is a counting sort over the plans present: two passes instead of the
 // n log n comparisons of a sort, which took 15% of the time at n = 3.
 inline void group_by_plan(std::vector<int64_t>& order, const std::vector<Plan>& plans) {
-  // The plans ordered by (degree, squarings) have increasing keys: below
-  // degree 18 there is no squaring.
   auto key = [&](int64_t k) {
     return plans[k].degree_index + mc::kNumDegrees * plans[k].squarings;
   };
-  std::vector<std::pair<int, int64_t>> counts; // (key, matrices), few entries
-  for (int64_t k : order) {
-    const int kk = key(k);
-    auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == kk; });
-    if (it == counts.end()) {
-      if (counts.size() == 64) { // many distinct plans: an ordinary sort
+  std::vector<std::pair<int, int64_t>> buckets; // (key, matrices), few entries
+  std::vector<int> bucket_of(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    const int kk = key(order[i]);
+    auto it = std::find_if(buckets.begin(), buckets.end(), [&](const auto& b) { return b.first == kk; });
+    if (it == buckets.end()) {
+      if (buckets.size() == 64) { // many distinct plans: an ordinary sort
         std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return key(x) < key(y); });
         return;
       }
-      counts.emplace_back(kk, 1);
-    } else {
-      ++it->second;
+      it = buckets.insert(buckets.end(), {kk, 0});
     }
+    ++it->second;
+    bucket_of[i] = static_cast<int>(it - buckets.begin());
   }
-  std::sort(counts.begin(), counts.end());
   int64_t start = 0;
-  for (auto& [kk, count] : counts) { // count becomes the bucket's next slot
-    const int64_t size = count;
-    count = start;
-    start += size;
+  for (auto& bucket : buckets) { // the count becomes the bucket's next slot
+    start += std::exchange(bucket.second, start);
   }
   std::vector<int64_t> grouped(order.size());
-  for (int64_t k : order) {
-    const int kk = key(k);
-    auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == kk; });
-    grouped[it->second++] = k;
+  for (size_t i = 0; i < order.size(); ++i) {
+    grouped[buckets[bucket_of[i]].second++] = order[i];
   }
   order.swap(grouped);
 }
