@@ -58,31 +58,48 @@ mx::array matrix_exp_composed(const mx::array& x, mx::Stream s) {
   const auto dtype = x.dtype();
   const bool half = dtype == mx::float16 || dtype == mx::bfloat16;
   auto a = half ? mx::astype(x, mx::float32, s) : x;
-  auto norms = mx::astype(mx::max(mx::sum(mx::abs(a, s), -2, false, s), -1, false, s), mx::float64,
-                          mx::Device::cpu);
+  // Finite entries may sum past the largest finite number: then the norm of
+  // A / 2^h is used, as in cpu/batch.h's finite_norm1.
+  const int halvings = static_cast<int>(std::ceil(std::log2(static_cast<double>(x.shape(-1))))) + 1;
+  auto abs_a = mx::abs(a, s);
+  auto norm1 = [&](const mx::array& y) {
+    return mx::astype(mx::max(mx::sum(y, -2, false, s), -1, false, s), mx::float64, mx::Device::cpu);
+  };
+  auto norms = norm1(abs_a);
+  auto scaled_norms = norm1(mx::multiply(abs_a, mx::array(std::ldexp(1.0f, -halvings)), s));
   try {
-    mx::eval(norms);
+    mx::eval({norms, scaled_norms});
   } catch (const std::invalid_argument&) {
     // Inside mx.compile or mx.vmap nothing can be read back.
     return matrix_exp(x, mx::default_stream(mx::Device::cpu));
   }
 
   // The CPU kernels' plan (degrees below 18 need no scaling): s for T18.
-  auto scaling = [&](double norm) {
-    return dtype == mx::float64 ? cpu::baseline::plan_for_norm(norm).squarings
-                                : cpu::baseline::plan_for_norm(static_cast<float>(norm)).squarings;
+  auto scaling = [&](double norm, int h) {
+    return dtype == mx::float64
+        ? cpu::baseline::plan_for_norm(cpu::baseline::Norm<double>{norm, h}).squarings
+        : cpu::baseline::plan_for_norm(cpu::baseline::Norm<float>{static_cast<float>(norm), h})
+              .squarings;
   };
   const auto batch = norms.shape();
   const size_t count = norms.size();
   const double* norm = norms.data<double>();
-  std::vector<double> scale(count);
+  const double* scaled_norm = scaled_norms.data<double>();
+  // A / 2^s as (A 2^-s1) 2^-s2, s1 <= 64: 2^-s alone is subnormal for
+  // s > 126 in float32, and GPUs flush subnormals to zero.
+  std::vector<double> scale_1(count);
+  std::vector<double> scale_2(count);
   std::vector<int> exponent(count);
   std::vector<bool> finite(count);
   int max_s = 0;
   for (size_t i = 0; i < count; ++i) {
-    finite[i] = std::isfinite(norm[i]);
-    exponent[i] = finite[i] ? scaling(norm[i]) : 0;
-    scale[i] = std::ldexp(1.0, -exponent[i]);
+    const bool overflow = std::isinf(norm[i]);
+    finite[i] = std::isfinite(overflow ? scaled_norm[i] : norm[i]);
+    exponent[i] = !finite[i]   ? 0
+        : overflow ? scaling(scaled_norm[i], halvings)
+                   : scaling(norm[i], 0);
+    scale_1[i] = std::ldexp(1.0, -std::min(exponent[i], 64));
+    scale_2[i] = std::ldexp(1.0, std::min(exponent[i], 64) - exponent[i]);
     max_s = std::max(max_s, exponent[i]);
   }
 
@@ -93,12 +110,13 @@ mx::array matrix_exp_composed(const mx::array& x, mx::Stream s) {
     return mx::reshape(v, shape, s);
   };
   auto real = dtype == mx::float64 ? mx::float64 : mx::float32;
-  auto scales = matrix_shape(mx::array(scale.begin(), batch, real));
+  auto scales_1 = mx::astype(matrix_shape(mx::array(scale_1.begin(), batch, real)), a.dtype(), s);
+  auto scales_2 = mx::astype(matrix_shape(mx::array(scale_2.begin(), batch, real)), a.dtype(), s);
   auto exponents = matrix_shape(mx::array(exponent.begin(), batch, mx::int32));
   std::vector<char> finite_bytes(finite.begin(), finite.end());
   auto ok = matrix_shape(mx::array(finite_bytes.begin(), batch, mx::bool_));
 
-  auto r = taylor18(mx::multiply(a, mx::astype(scales, a.dtype(), s), s), s);
+  auto r = taylor18(mx::multiply(mx::multiply(a, scales_1, s), scales_2, s), s);
   for (int k = 0; k < max_s; ++k) {
     auto squared = mx::matmul(r, r, s);
     r = mx::where(mx::greater(exponents, mx::array(k), s), squared, r, s);

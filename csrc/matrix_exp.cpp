@@ -6,14 +6,13 @@
 
 #include "block_matrix.h"
 #include "composed.h"
+#include "cpu/parallel.h"
 #include "cpu/sizes.h"
 #include "matrix_exp.h"
 #include "metal/plan.h"
 #include "mlx/backend/metal/metal.h"
 
 namespace mlx_expm {
-
-namespace {
 
 std::string shape_string(const mx::Shape& shape) {
   std::ostringstream out;
@@ -24,6 +23,8 @@ std::string shape_string(const mx::Shape& shape) {
   out << (shape.size() == 1 ? ",)" : ")");
   return out.str();
 }
+
+namespace {
 
 void check_square(const mx::array& a) {
   if (a.ndim() < 2) {
@@ -41,7 +42,12 @@ void check_square(const mx::array& a) {
 }
 
 // Integers and bool compute in float32 (MLX's promotion for inexact ops).
+// Also checks the device: float64 has no GPU kernel, and a bad
+// MLX_EXPM_NUM_THREADS is reported here, at the call, for the CPU.
 mx::Dtype result_dtype(mx::Dtype in, const mx::Stream& s) {
+  if (s.device == mx::Device::cpu) {
+    cpu::max_threads();
+  }
   mx::Dtype out = mx::issubdtype(in, mx::inexact) ? in : mx::float32;
   if (out == mx::float64 && s.device == mx::Device::gpu) {
     throw std::invalid_argument(

@@ -39,6 +39,9 @@ mx::array matrix_exp_frechet_taped(
     const mx::array& tape,
     mx::Stream s);
 
+// "(2, 3)": a shape as Python writes it, for error messages.
+std::string shape_string(const mx::Shape& shape);
+
 // The dtype's name in the fused kernel's instantiations ("float32"), or "".
 std::string kernel_dtype_name(mx::Dtype dtype);
 

@@ -36,7 +36,7 @@ namespace mp = matrix_exp_params;
 // alternate between that slot and kA2, which is free by then.
 enum Slot : int { kA = 0, kA2 = 1, kA3 = 2, kA6 = 3, kB0 = 4, kB1 = 5, kR = 6 };
 
-// x * 2^-k for 0 <= k <= 128, exactly (two factors, so that no factor is a
+// x * 2^-k for 0 <= k <= 190, exactly (two factors, so that no factor is a
 // subnormal, which the GPU may flush to zero).
 inline float scale_by_pow2(float x, int k) {
   const int first = min(k, 64);
@@ -52,12 +52,13 @@ struct Plan {
 
 // As plan_for_norm in csrc/cpu/taylor.h: the first T_m whose threshold the
 // norm does not exceed; above theta_18 the smallest s with
-// norm / 2^s <= theta_18 (the log2 estimate corrected both ways). The norm
-// is finite, so s <= 128.
-inline Plan plan_for_norm(float norm) {
+// norm / 2^s <= theta_18 (the log2 estimate corrected both ways). The
+// matrix's 1-norm is 2^halvings * norm (load_matrix); the halvings are
+// squarings too. The norm is finite and halvings <= 6, so s <= 134.
+inline Plan plan_for_norm(float norm, int halvings) {
   for (int i = 0; i < mc::kNumDegrees; ++i) {
     if (norm <= mc::kThetaFloat32[i]) {
-      return Plan{i, 0};
+      return Plan{i, halvings};
     }
   }
   const float theta = mc::kThetaFloat32[mc::kNumDegrees - 1];
@@ -68,7 +69,7 @@ inline Plan plan_for_norm(float norm) {
   while (s > 1 && scale_by_pow2(norm, s - 1) <= theta) {
     --s;
   }
-  return Plan{mc::kNumDegrees - 1, s};
+  return Plan{mc::kNumDegrees - 1, s + halvings};
 }
 
 // One simdgroup's slots: P x P floats each, row-major, in threadgroup memory.
@@ -145,14 +146,14 @@ struct Workspace {
     sync();
   }
 
-  // sum_i |d_ij| of column j = this lane (0 past the matrix). The caller
-  // syncs before slot d is written again.
-  float column_sum(int d) const {
+  // sum_i |d_ij| 2^-halvings of column j = this lane (0 past the matrix).
+  // The caller syncs before slot d is written again.
+  float column_sum(int d, int halvings) const {
     threadgroup const float* x = slot(d);
     float column = 0.0f;
     if (lane < uint(P)) {
       for (int i = 0; i < P; ++i) {
-        column += abs(x[i * P + int(lane)]);
+        column += scale_by_pow2(abs(x[i * P + int(lane)]), halvings);
       }
     }
     return column;
@@ -160,7 +161,7 @@ struct Workspace {
 
   // max_j sum_i |d_ij|, the same on every lane (see column_sum).
   float norm1(int d) const {
-    return simd_max(column_sum(d));
+    return simd_max(column_sum(d, 0));
   }
 
   // d *= 2^k, 0 <= k <= 127 (an exact power-of-two factor).
@@ -302,15 +303,18 @@ int evaluate_taylor(thread const Workspace<P>& ws, int degree_index) {
 }
 
 // Loads matrix b of the batch into slot kA, zero-padded to P x P, in single
-// precision; returns its 1-norm (lane j sums column j) and sets `bad` if it
-// has a NaN or an infinite entry; the same on every lane.
+// precision; returns its 1-norm (lane j sums column j) as 2^halvings * norm
+// and sets `bad` if it has a NaN or an infinite entry; the same on every
+// lane. As finite_norm1 in csrc/cpu/batch.h: if finite entries sum past
+// FLT_MAX, the norm is that of A / 2^h, h = ceil(log2 n) + 1 <= 6.
 template <typename T, int P>
 float load_matrix(
     device const T* in,
     constant MatrixExpParams& params,
     matrix_exp_int64 b,
     thread const Workspace<P>& ws,
-    thread bool& bad) {
+    thread bool& bad,
+    thread int& halvings) {
   const int n = int(params.n);
   const uint lane = ws.lane;
   threadgroup float* a = ws.slot(kA);
@@ -325,26 +329,33 @@ float load_matrix(
     a[e] = v;
   }
   ws.sync();
-  const float column = ws.column_sum(kA);
+  halvings = 0;
+  float column = ws.column_sum(kA, 0);
+  if (simd_any(isinf(column))) {
+    halvings = int(ceil(log2(float(n)))) + 1;
+    column = ws.column_sum(kA, halvings);
+  }
   bad = simd_any(!isfinite(column));
   const float norm = simd_max(column);
   ws.sync(); // the column reads above happen before slot kA is written again
   return norm;
 }
 
-// Plans the matrix in slot kA, of finite 1-norm `norm`, and prepares the
-// slots, as plan_scheme in csrc/cpu/batch.h: A scaled by 2^-s and, for T12
-// and T18, A^2 and A^3 formed, with s reduced as far as they allow.
+// Plans the matrix in slot kA, of finite 1-norm 2^halvings * norm, and
+// prepares the slots, as plan_scheme in csrc/cpu/batch.h: A scaled by 2^-s
+// and, for T12 and T18, A^2 and A^3 formed, with s reduced as far as they
+// allow.
 template <int P>
-Plan plan_scheme(thread const Workspace<P>& ws, float norm) {
-  Plan plan = plan_for_norm(norm);
+Plan plan_scheme(thread const Workspace<P>& ws, float norm, int halvings) {
+  Plan plan = plan_for_norm(norm, halvings);
   if (plan.squarings > 0) {
     ws.scale(kA, plan.squarings);
   }
   if (plan.degree_index >= mc::kDegreeIndex12) {
     form_low_powers(ws);
     if (plan.degree_index == mc::kDegreeIndex18) {
-      plan = reduce_overscaling(ws, plan, scale_by_pow2(norm, plan.squarings));
+      const float norm_x = scale_by_pow2(norm, plan.squarings - halvings);
+      plan = reduce_overscaling(ws, plan, norm_x);
     }
   }
   return plan;
@@ -362,7 +373,8 @@ void matrix_exp_one(
   const int n = int(params.n);
   const uint lane = ws.lane;
   bool bad = false;
-  const float norm = load_matrix<T, P>(in, params, b, ws, bad);
+  int halvings = 0;
+  const float norm = load_matrix<T, P>(in, params, b, ws, bad, halvings);
   device T* dst = out + b * matrix_exp_int64(n) * n;
   if (bad) {
     for (uint e = lane; e < uint(n * n); e += mp::kSimdWidth) {
@@ -371,7 +383,7 @@ void matrix_exp_one(
     return;
   }
 
-  const Plan plan = plan_scheme(ws, norm);
+  const Plan plan = plan_scheme(ws, norm, halvings);
   int from = evaluate_taylor(ws, plan.degree_index);
   int to = kA2;
   for (int i = 0; i < plan.squarings; ++i) {

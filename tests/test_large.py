@@ -1,6 +1,7 @@
-"""BLAS-sized matrices: the scratch buffers kept between calls
-(csrc/cpu/large_buffers.h) must give the same answers when reused by a
-smaller matrix, by a larger one, and by two threads of one batch at once.
+"""BLAS-sized matrices: scratch memory that MLX's allocator hands back from
+its cache must give the same answers when reused by a smaller matrix, by a
+larger one, and by two threads of one batch at once (each with its own part
+of one block, csrc/cpu/eval.cpp).
 
 References: symmetric A = Q diag(d) Q^T rounded to float32, exponentiated in
 float64 through its eigendecomposition (exp of a symmetric matrix is
@@ -45,10 +46,10 @@ def check(a32):
 
 
 @pytest.mark.parametrize("sizes", [(400, 380, 400), (380, 420)])
-def test_kept_buffers_are_reused_correctly(sizes):
+def test_cached_scratch_is_reused_correctly(sizes):
     for i, n in enumerate(sizes):
         check(symmetric_batch(1, n, seed=i))
 
 
-def test_threads_of_one_batch_take_separate_buffers():
+def test_threads_of_one_batch_take_separate_scratch():
     check(symmetric_batch(3, 400, seed=7))

@@ -128,6 +128,16 @@ def test_huge_norms():
     assert emulated(a).shape == (2, 32, 32)
 
 
+@pytest.mark.parametrize("n", [2, 12, 32])
+def test_finite_entries_whose_norm_overflows(n):
+    """Columns of -3e38 sum past FLT_MAX: the norm is taken of A / 2^h and the
+    result is exp(A) = 0 (as on the CPU), not the NaN of a non-finite entry."""
+    a = np.zeros((n, n), np.float32)
+    a[:, 0] = -3e38
+    a[np.arange(n), np.arange(n)] = -3e38
+    assert np.array_equal(emulated(a), np.zeros((n, n)))
+
+
 def test_every_plannable_kernel_is_instantiated():
     """The kernel names the planner can produce are exactly the host_names the
     compiled .metal file instantiates."""
@@ -186,6 +196,10 @@ def test_kernel_plans_match_the_cpu(n):
     nilpotent = np.zeros((n, n))
     nilpotent[0, n - 1] = 1e30
     mats.append(nilpotent)
+    overflowing = np.zeros((n, n))  # finite entries whose 1-norm overflows
+    overflowing[:, 0] = -3e38
+    overflowing[np.arange(n), np.arange(n)] = -3e38
+    mats.append(overflowing)
     a = np.stack(mats).astype(np.float32)
     gpu = kernel_plans(a)
     cpu = [tuple(p) for p in _ext._cpu_plans(mx.array(a))]

@@ -240,8 +240,18 @@ class Algebra {
     }
   }
 
-  // max_j sum_i |X_ij|; NaN if any entry of X is NaN.
-  real norm1(int d) {
+  // max_j sum_i |X_ij| / 2^halvings; NaN if any entry of X is NaN.
+  real norm1(int d, int halvings = 0) {
+    if (halvings > 0) { // rare (see finite_norm1): a second, scaled pass
+      return norm1_of(d, [&](T x) { return std::ldexp(modulus(x), -halvings); });
+    }
+    return norm1_of(d, [](T x) { return modulus(x); });
+  }
+
+ private:
+  // max_j sum_i size(X_ij)
+  template <class Size>
+  real norm1_of(int d, Size size) {
     const T* x = slot(d);
     real best = 0;
     bool nan = false;
@@ -249,7 +259,7 @@ class Algebra {
       real sums[Width] = {};
       for (int i = 0; i < n_; ++i) {
         for (int j = 0; j < Width; ++j) {
-          sums[j] += modulus(x[i * ld_ + j]);
+          sums[j] += size(x[i * ld_ + j]);
         }
       }
       for (int j = 0; j < Width; ++j) {
@@ -260,7 +270,7 @@ class Algebra {
       column_sums_.assign(n_, real(0));
       for (int i = 0; i < n_; ++i) {
         for (int j = 0; j < n_; ++j) {
-          column_sums_[j] += modulus(x[i * ld_ + j]);
+          column_sums_[j] += size(x[i * ld_ + j]);
         }
       }
       for (real sum : column_sums_) {
@@ -271,7 +281,6 @@ class Algebra {
     return nan ? std::numeric_limits<real>::quiet_NaN() : best;
   }
 
- private:
   template <int K>
   void combine_terms(T* __restrict out, const real* c, const T* const* in) {
     for (int64_t e = 0; e < slot_size(); ++e) {

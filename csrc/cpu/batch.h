@@ -55,11 +55,20 @@ void fill_nan(Out* dst, int n) {
 
 // The 1-norm of slot kA, or nothing if A has a NaN or an infinite entry: its
 // exponential is then reported as NaN, and the squaring count stays bounded
-// (for a finite norm, s <= log2(max_finite / theta_18)).
+// (for a finite norm, s <= log2(max_finite / theta_18) + halvings). If finite
+// entries sum past the largest finite number, the norm is that of A / 2^h,
+// h = ceil(log2 n) + 1, whose column sums cannot overflow (n entries of at
+// most max_finite / 2^h).
 template <class Algebra>
-std::optional<typename Algebra::real> finite_norm1(Algebra& alg) {
-  const auto norm = alg.norm1(kA);
-  if (!(norm <= std::numeric_limits<decltype(norm)>::max())) {
+std::optional<Norm<typename Algebra::real>> finite_norm1(Algebra& alg) {
+  using real = typename Algebra::real;
+  constexpr real kMax = std::numeric_limits<real>::max();
+  Norm<real> norm{alg.norm1(kA)};
+  if (norm.value == std::numeric_limits<real>::infinity()) {
+    norm.halvings = static_cast<int>(std::ceil(std::log2(static_cast<double>(alg.n())))) + 1;
+    norm.value = alg.norm1(kA, norm.halvings);
+  }
+  if (!(norm.value <= kMax)) {
     return std::nullopt;
   }
   return norm;
@@ -69,16 +78,14 @@ std::optional<typename Algebra::real> finite_norm1(Algebra& alg) {
 // and prepares the slots: A scaled by 2^-s and, for T12 and T18, A^2 and A^3
 // formed, with s reduced as far as those powers allow (reduce_overscaling).
 template <class Algebra>
-Plan plan_scheme(Algebra& alg, typename Algebra::real norm) {
-  using real = typename Algebra::real;
+Plan plan_scheme(Algebra& alg, Norm<typename Algebra::real> norm) {
   Plan plan = plan_for_norm(norm);
-  if (plan.squarings > 0) {
-    alg.scale_slot(kA, std::ldexp(real(1), -plan.squarings));
-  }
+  scale_down(alg, kA, plan.squarings);
   if (plan.degree_index >= kDegreeIndex12) {
     form_low_powers(alg);
     if (plan.degree_index == kDegreeIndex18) {
-      plan = reduce_overscaling(alg, plan, std::ldexp(norm, -plan.squarings));
+      const auto norm_x = std::ldexp(norm.value, norm.halvings - plan.squarings);
+      plan = reduce_overscaling(alg, plan, norm_x);
     }
   }
   return plan;

@@ -1,64 +1,96 @@
-// eval_cpu of MatrixExp and MatrixExpFrechet: describe the job, pick the
-// kernels for this CPU and how to spread the batch over threads, and queue
-// the work on MLX's CPU stream.
+// eval_cpu of MatrixExp and MatrixExpFrechet: describe the job, decide how
+// the batch is spread over threads, allocate the outputs and every worker's
+// scratch memory from MLX's allocator, and queue the work on MLX's CPU stream.
 
-#include "cpu/blas.h"
+#include <algorithm>
+#include <memory>
+#include <new>
+#include <sstream>
+
 #include "cpu/job.h"
 #include "cpu/parallel.h"
+#include "cpu/scratch.h"
 #include "cpu/sizes.h"
 #include "matrix_exp.h"
 #include "mlx/allocator.h"
 #include "mlx/backend/cpu/encoder.h"
+#include "mlx/utils.h"
 
 namespace mlx_expm {
 
 namespace {
 
-using Kernels = void (*)(const cpu::Job&, int64_t, int64_t);
+// The kernels for this CPU's instruction set (isa.h).
+struct Kernels {
+  size_t (*scratch_bytes)(const cpu::Job&, int64_t);
+  void (*run)(const cpu::Job&, void*, int64_t, int64_t);
+  cpu::Plans (*plans)(const cpu::Job&);
+};
 
-bool use_x86_64_v3() {
+const Kernels& kernels_for_this_cpu() {
+  static const Kernels baseline{cpu::baseline::scratch_bytes, cpu::baseline::run, cpu::baseline::plans};
 #if defined(__x86_64__) && defined(MLX_EXPM_HAVE_X86_64_V3)
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-#else
-  return false;
-#endif
-}
-
-Kernels kernels_for_this_cpu() {
-#if defined(__x86_64__) && defined(MLX_EXPM_HAVE_X86_64_V3)
-  if (use_x86_64_v3()) {
-    return cpu::x86_64_v3::run;
+  static const Kernels v3{cpu::x86_64_v3::scratch_bytes, cpu::x86_64_v3::run, cpu::x86_64_v3::plans};
+  static const bool use_v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (use_v3) {
+    return v3;
   }
 #endif
-  return cpu::baseline::run;
+  return baseline;
 }
 
-// Small matrices: the batch is split across our threads in blocks (for the
-// lanes path, of at least 256 matrices; otherwise of about 1e6 flops).
-// Large ones go through BLAS: with at least one matrix per thread,
-// our threads each run a one-threaded BLAS; otherwise one matrix at a time
-// with the BLAS's own threads. Never both at once.
-void run_job(const cpu::Job& job) {
-  const auto run = kernels_for_this_cpu();
+// How the batch is spread: `workers` threads at once, each with its own
+// scratch, claiming blocks of `grain` matrices.
+struct Schedule {
+  int workers;
+  int64_t grain;
+};
+
+// Small matrices: blocks of many (lanes: a few hundred to a few thousand,
+// four blocks per thread for balance; loops: about 1e6 flops). BLAS-sized
+// ones: a matrix per thread while the batch has one per thread, else (and
+// from kOneAtATimeMinN on) one at a time with each product split over the
+// threads (blas.h). So the scratch in use at once is bounded by the threads,
+// not by the batch.
+Schedule schedule_for(const cpu::Job& job) {
+  const int threads = cpu::max_threads();
   const int64_t count = job.a_layout.count;
   const int64_t n = job.a_layout.n;
-  auto range = [&](int64_t begin, int64_t end) { run(job, begin, end); };
-  if (n <= cpu::kLanesMaxN) {
-    // The lanes path groups matrices with equal plans: blocks of a few
-    // hundred keep its vectors full, four blocks per thread keep the balance.
-    const int64_t blocks = 4 * cpu::max_threads();
-    cpu::parallel_for(count, std::max<int64_t>(256, (count + blocks - 1) / blocks), range);
-  } else if (n <= cpu::kLoopMaxN) {
-    const int64_t flops = 20 * n * n * n + 200;
-    cpu::parallel_for(count, std::max<int64_t>(1, 1000000 / flops), range);
-  } else if (count >= cpu::max_threads()) {
-    cpu::blas::set_num_threads(1);
-    cpu::parallel_for(count, 1, range);
-  } else {
-    cpu::blas::set_num_threads(cpu::max_threads());
-    run(job, 0, count);
+  switch (cpu::path_for(job.dtype == mx::complex64, static_cast<int>(n))) {
+    case cpu::Path::kLanes:
+      return {threads, std::clamp<int64_t>((count + 4 * threads - 1) / (4 * threads), 256, 4096)};
+    case cpu::Path::kLoops:
+      return {threads, std::max<int64_t>(1, 1000000 / (20 * n * n * n + 200))};
+    case cpu::Path::kBlas:
+    default:
+      return {count >= threads && n < cpu::kOneAtATimeMinN ? threads : 1, 1};
   }
+}
+
+// Out of memory. MLX's CPU allocator returns a null buffer when the system
+// refuses (its own ops then crash): this says what was asked for, as a
+// MemoryError in Python, before any work is queued.
+class OutOfMemory : public std::bad_alloc {
+ public:
+  explicit OutOfMemory(std::string message) : message_(std::move(message)) {}
+  const char* what() const noexcept override {
+    return message_.c_str();
+  }
+
+ private:
+  std::string message_;
+};
+
+mx::allocator::Data allocate(size_t bytes, const char* what, const mx::array& result) {
+  auto data = mx::allocator::malloc(bytes);
+  if (bytes > 0 && data.buffer().ptr() == nullptr) {
+    std::ostringstream msg;
+    msg << "[matrix_exp] Out of memory: cannot allocate " << bytes << " bytes for " << what
+        << " (result of shape " << shape_string(result.shape()) << ", " << result.dtype()
+        << ").";
+    throw OutOfMemory(msg.str());
+  }
+  return data;
 }
 
 // inputs: A (exp), A and E (Frechet), or A, E and a tape to replay
@@ -74,7 +106,7 @@ void eval(
     encoder.set_input_array(x);
   }
   for (auto& out : outputs) { // the tape too: it is an array like any other
-    out.set_data(mx::allocator::malloc(out.nbytes()));
+    out.set_data(allocate(out.nbytes(), "the output", outputs[0]));
     encoder.set_output_array(out);
   }
   const auto& a = inputs[0];
@@ -93,19 +125,31 @@ void eval(
     job.tape_replay = inputs[2].data<void>();
     job.tape_layout.emplace(inputs[2]);
   }
-  encoder.dispatch([job = std::move(job)]() { run_job(job); });
+
+  const Kernels& kernels = kernels_for_this_cpu();
+  Schedule schedule = schedule_for(job);
+  schedule.workers = static_cast<int>(std::min<int64_t>(
+      schedule.workers, (job.a_layout.count + schedule.grain - 1) / schedule.grain));
+  const size_t per_worker = kernels.scratch_bytes(job, schedule.grain);
+  auto scratch = std::make_shared<mx::allocator::Data>(allocate(
+      schedule.workers * per_worker + cpu::Scratch::kAlign, "scratch memory", outputs[0]));
+  encoder.dispatch([job = std::move(job), schedule, per_worker, scratch, run = kernels.run]() {
+    auto* base = static_cast<char*>(scratch->buffer().raw_ptr());
+    base += (cpu::Scratch::kAlign - reinterpret_cast<uintptr_t>(base) % cpu::Scratch::kAlign) %
+        cpu::Scratch::kAlign;
+    cpu::parallel_for(
+        job.a_layout.count, schedule.grain, schedule.workers,
+        [&](int worker, int64_t begin, int64_t end) {
+          run(job, base + worker * per_worker, begin, end);
+        });
+  });
 }
 
 } // namespace
 
 namespace cpu {
 Plans plans_on_this_cpu(const Job& job) {
-#if defined(__x86_64__) && defined(MLX_EXPM_HAVE_X86_64_V3)
-  if (use_x86_64_v3()) {
-    return x86_64_v3::plans(job);
-  }
-#endif
-  return baseline::plans(job);
+  return kernels_for_this_cpu().plans(job);
 }
 } // namespace cpu
 

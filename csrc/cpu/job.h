@@ -64,14 +64,18 @@ struct Job {
 // degree 0: a NaN or an infinite entry). A test and benchmark hook.
 using Plans = std::vector<std::array<int, 2>>;
 
-// Runs matrices [begin, end) of the job, and the hook above; one definition
-// per instruction set.
+// The kernels, one definition per instruction set. scratch_bytes: the
+// scratch memory a worker needs for blocks of up to `grain` matrices; run:
+// matrices [begin, end) of the job (at most grain of them) with such a block
+// (Scratch::kAlign-aligned); plans: the hook above.
 namespace baseline {
-void run(const Job& job, int64_t begin, int64_t end);
+size_t scratch_bytes(const Job& job, int64_t grain);
+void run(const Job& job, void* scratch, int64_t begin, int64_t end);
 Plans plans(const Job& job);
 }
 namespace x86_64_v3 {
-void run(const Job& job, int64_t begin, int64_t end);
+size_t scratch_bytes(const Job& job, int64_t grain);
+void run(const Job& job, void* scratch, int64_t begin, int64_t end);
 Plans plans(const Job& job);
 }
 

@@ -1,6 +1,10 @@
 // The body of the CPU kernels: for each matrix of a job, load it, run the
 // scheme with the algebra that suits its size, store the result. Included by
 // kernels_*.cpp, each compiled for one instruction set (see isa.h).
+//
+// with_kernel is the one place that turns a job's dtype and n into code: the
+// storage and compute types, and the kernel of path_for(n) (sizes.h) with its
+// compile-time widths. run, plans and scratch_bytes all go through it.
 
 #pragma once
 
@@ -15,103 +19,44 @@
 #include "cpu/isa.h"
 #include "cpu/job.h"
 #include "cpu/lanes_driver.h"
+#include "cpu/parallel.h"
+#include "cpu/scratch.h"
 #include "cpu/sizes.h"
 #include "cpu/tape.h"
-#include "cpu/workspace.h"
 
 MLX_EXPM_CPU_BEGIN
 
 namespace mx = mlx::core;
 
+// Products through BLAS, split into column panels (blas.h): computed one
+// after another on a thread that already works on its own matrices, else
+// spread over the threads. The panels are the same either way, so a matrix's
+// result does not depend on how the batch was split.
 struct BlasGemm {
   static constexpr bool kWide = true; // see Algebra::product
   template <int Rows, int Cols, typename T>
   static void run(int rows, int cols, const T* a, int lda, const T* b, int ldb, T* c, int ldc,
                   bool accumulate) {
-    blas::gemm(rows, cols, rows, a, lda, b, ldb, accumulate, c, ldc);
+    const int panels = blas::panels(cols);
+    const int width = (cols + panels - 1) / panels;
+    parallel_for(panels, 1, panels, [&](int, int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p) {
+        const int first = static_cast<int>(p) * width;
+        const int count = std::min(width, cols - first);
+        blas::gemm(rows, count, rows, a, lda, b + first, ldb, accumulate, c + first, ldc);
+      }
+    });
   }
 };
 
-template <typename In, class Alg>
-void run_matrices(const Job& job, int64_t begin, int64_t end) {
-  using T = typename Alg::scalar;
-  const int n = job.a_layout.n;
-  Workspace<T> workspace(Alg::workspace_size(n), Alg::kPadded);
-  Alg alg(n, workspace.get());
-  const auto* a = static_cast<const In*>(job.a);
-  const auto* e = static_cast<const In*>(job.e);
-  auto* out = static_cast<In*>(job.out);
-  std::optional<Tape<T>> tape;
-  if (job.tape_layout) {
-    tape.emplace(
-        static_cast<T*>(job.tape_record), static_cast<const T*>(job.tape_replay), *job.tape_layout);
-    alg.use_tape(&*tape);
-  }
-  for (int64_t b = begin; b < end; ++b) {
-    In* result = out + b * n * n;
-    if (tape) {
-      tape->start(b);
-    }
-    load(alg, kA, 0, a + job.a_layout.offset(b), job.a_layout);
-    if constexpr (Alg::dual) {
-      load(alg, kA, 1, e + job.e_layout.offset(b), job.e_layout);
-    }
-    const int slot = run_scheme(alg);
-    if (slot < 0) {
-      fill_nan<T>(result, n);
-    } else {
-      store(alg, slot, Alg::dual ? 1 : 0, result);
-    }
-  }
-}
-
-// In: the storage type; T: the compute type. Real matrices with 2 <= n <= 8
-// run L to a vector (lanes_driver.h); others one at a time with loops of a
-// compile-time width (n <= 4 also compile-time rows); beyond kLoopMaxN, BLAS.
-template <typename In, typename T, bool Dual>
-void run_typed(const Job& job, int64_t begin, int64_t end) {
-  const int n = job.a_layout.n;
-  if constexpr (!is_complex_v<T>) {
-    static_assert(kLanesMaxN == 8, "the padded width below is kLanesMaxN");
-    switch (n) {
-      case 2:
-        return run_lanes<In, T, 2, 2, Dual>(job, begin, end);
-      case 3:
-        return run_lanes<In, T, 3, 3, Dual>(job, begin, end);
-      case 4:
-        return run_lanes<In, T, 4, 4, Dual>(job, begin, end);
-      default:
-        if (n >= 5 && n <= kLanesMaxN) {
-          return run_lanes<In, T, 0, 8, Dual>(job, begin, end);
-        }
-    }
-  }
-  auto loops = [&]<int Rows, int Width>() {
-    run_matrices<In, Algebra<T, Rows, Width, Dual, LoopGemm>>(job, begin, end);
-  };
-  if (n == 1 || n == 2) {
-    return loops.template operator()<0, 2>();
-  } else if (n == 3) {
-    return loops.template operator()<3, 4>();
-  } else if (n == 4) {
-    return loops.template operator()<4, 4>();
-  } else if (n <= 8) {
-    return loops.template operator()<0, 8>();
-  } else if (n <= kLoopMaxN) {
-    static_assert(kLoopMaxN == 16, "the widest loop class below is kLoopMaxN");
-    return loops.template operator()<0, 16>();
-  }
-  run_matrices<In, Algebra<T, 0, 0, Dual, BlasGemm>>(job, begin, end);
-}
-
-// The plans of the path run_typed takes: the lanes path keeps the 1-norm
-// plan; the others reduce it with the matrix's powers (plan_scheme).
+// {degree, squarings} of each matrix of job.a under algebra Alg, with
+// (Reduce) or without the overscaling reduction of plan_scheme.
 template <typename In, class Alg, bool Reduce>
 Plans plans_of(const Job& job) {
   using T = typename Alg::scalar;
   const int n = job.a_layout.n;
-  Workspace<T> workspace(Alg::workspace_size(n), Alg::kPadded);
-  Alg alg(n, workspace.get());
+  std::vector<T> workspace(Alg::workspace_size(n));
+  Alg alg(n, workspace.data());
   const auto* a = static_cast<const In*>(job.a);
   Plans out;
   for (int64_t b = 0; b < job.a_layout.count; ++b) {
@@ -127,54 +72,157 @@ Plans plans_of(const Job& job) {
   return out;
 }
 
-template <typename In, typename T>
-Plans plans_typed(const Job& job) {
-  const int n = job.a_layout.n;
-  if (!is_complex_v<T> && n <= kLanesMaxN) {
-    return plans_of<In, Algebra<T, 0, 0, false, LoopGemm>, false>(job);
-  } else if (n <= kLoopMaxN) {
-    return plans_of<In, Algebra<T, 0, 0, false, LoopGemm>, true>(job);
-  }
-  return plans_of<In, Algebra<T, 0, 0, false, BlasGemm>, true>(job);
-}
+// Matrices one at a time with algebra Alg (loops or BLAS).
+template <typename In, class Alg>
+struct MatrixKernel {
+  using T = typename Alg::scalar;
 
-Plans plans(const Job& job) {
-  switch (job.dtype) {
-    case mx::float32:
-      return plans_typed<float, float>(job);
-    case mx::float64:
-      return plans_typed<double, double>(job);
-    case mx::complex64:
-      return plans_typed<mx::complex64_t, std::complex<float>>(job);
+  static T* carve(Scratch& scratch, int n, int64_t) {
+    return scratch.take<T>(Alg::workspace_size(n));
+  }
+
+  static void run(const Job& job, Scratch& scratch, int64_t begin, int64_t end) {
+    const int n = job.a_layout.n;
+    T* workspace = carve(scratch, n, end - begin);
+    if (Alg::kPadded) {
+      std::fill_n(workspace, Alg::workspace_size(n), T(0));
+    }
+    Alg alg(n, workspace);
+    const auto* a = static_cast<const In*>(job.a);
+    const auto* e = static_cast<const In*>(job.e);
+    auto* out = static_cast<In*>(job.out);
+    std::optional<Tape<T>> tape;
+    if (job.tape_layout) {
+      tape.emplace(
+          static_cast<T*>(job.tape_record), static_cast<const T*>(job.tape_replay), *job.tape_layout);
+      alg.use_tape(&*tape);
+    }
+    for (int64_t b = begin; b < end; ++b) {
+      In* result = out + b * n * n;
+      if (tape) {
+        tape->start(b);
+      }
+      load(alg, kA, 0, a + job.a_layout.offset(b), job.a_layout);
+      if constexpr (Alg::dual) {
+        load(alg, kA, 1, e + job.e_layout.offset(b), job.e_layout);
+      }
+      const int slot = run_scheme(alg);
+      if (slot < 0) {
+        fill_nan<T>(result, n);
+      } else {
+        store(alg, slot, Alg::dual ? 1 : 0, result);
+      }
+    }
+  }
+
+  static Plans plans(const Job& job) {
+    return plans_of<In, Alg, true>(job);
+  }
+};
+
+// Real 2 <= n <= 8, a vector's width of matrices at a time (lanes_driver.h).
+template <typename In, typename R, int Rows, int Width, bool Dual>
+struct LanesKernel {
+  using Driver = LanesDriver<In, R, Rows, Width, Dual>;
+
+  static typename Driver::Buffers carve(Scratch& scratch, int n, int64_t count) {
+    return Driver::carve(scratch, n, count);
+  }
+
+  static void run(const Job& job, Scratch& scratch, int64_t begin, int64_t end) {
+    Driver::run(job, Driver::carve(scratch, job.a_layout.n, end - begin), begin, end);
+  }
+
+  // The lanes keep the 1-norm plan (see lanes_driver.h).
+  static Plans plans(const Job& job) {
+    return plans_of<In, Algebra<R, 0, 0, false, LoopGemm>, false>(job);
+  }
+};
+
+// Calls f.template operator()<Kernel>() with the kernel for n x n matrices
+// of storage type In and compute type T.
+template <typename In, typename T, bool Dual, class F>
+decltype(auto) with_kernel_for(int n, F&& f) {
+  switch (path_for(is_complex_v<T>, n)) {
+    case Path::kLanes:
+      if constexpr (!is_complex_v<T>) {
+        static_assert(kLanesMaxN == 8, "the padded width below is kLanesMaxN");
+        switch (n) {
+          case 2:
+            return f.template operator()<LanesKernel<In, T, 2, 2, Dual>>();
+          case 3:
+            return f.template operator()<LanesKernel<In, T, 3, 3, Dual>>();
+          case 4:
+            return f.template operator()<LanesKernel<In, T, 4, 4, Dual>>();
+          default:
+            return f.template operator()<LanesKernel<In, T, 0, 8, Dual>>();
+        }
+      }
+      [[fallthrough]]; // complex matrices never take the lanes
+    case Path::kLoops: {
+      static_assert(kLoopMaxN == 16, "the widest loop class below is kLoopMaxN");
+      // Rows > 0 fixes n at compile time; Width pads a row (algebra.h).
+      auto loops = [&]<int Rows, int Width>() -> decltype(auto) {
+        return f.template operator()<MatrixKernel<In, Algebra<T, Rows, Width, Dual, LoopGemm>>>();
+      };
+      if (n <= 2) {
+        return loops.template operator()<0, 2>();
+      } else if (n == 3) {
+        return loops.template operator()<3, 4>();
+      } else if (n == 4) {
+        return loops.template operator()<4, 4>();
+      } else if (n <= 8) {
+        return loops.template operator()<0, 8>();
+      }
+      return loops.template operator()<0, 16>();
+    }
+    case Path::kBlas:
     default:
-      throw std::invalid_argument("[matrix_exp] plans: float32, float64 or complex64 only.");
+      return f.template operator()<MatrixKernel<In, Algebra<T, 0, 0, Dual, BlasGemm>>>();
   }
 }
 
-template <bool Dual>
-void run_mode(const Job& job, int64_t begin, int64_t end) {
+template <bool Dual, class F>
+decltype(auto) with_kernel(const Job& job, F&& f) {
+  const int n = job.a_layout.n;
   switch (job.dtype) {
     case mx::float32:
-      return run_typed<float, float, Dual>(job, begin, end);
+      return with_kernel_for<float, float, Dual>(n, f);
     case mx::float64:
-      return run_typed<double, double, Dual>(job, begin, end);
+      return with_kernel_for<double, double, Dual>(n, f);
     case mx::float16:
-      return run_typed<mx::float16_t, float, Dual>(job, begin, end);
+      return with_kernel_for<mx::float16_t, float, Dual>(n, f);
     case mx::bfloat16:
-      return run_typed<mx::bfloat16_t, float, Dual>(job, begin, end);
+      return with_kernel_for<mx::bfloat16_t, float, Dual>(n, f);
     case mx::complex64:
-      return run_typed<mx::complex64_t, std::complex<float>, Dual>(job, begin, end);
+      return with_kernel_for<mx::complex64_t, std::complex<float>, Dual>(n, f);
     default:
       throw std::invalid_argument("[matrix_exp] Unsupported dtype on the CPU.");
   }
 }
 
-void run(const Job& job, int64_t begin, int64_t end) {
-  if (job.e) {
-    run_mode<true>(job, begin, end);
-  } else {
-    run_mode<false>(job, begin, end);
+size_t scratch_bytes(const Job& job, int64_t grain) {
+  auto bytes = [&]<class Kernel>() {
+    Scratch scratch;
+    Kernel::carve(scratch, job.a_layout.n, grain);
+    return scratch.bytes();
+  };
+  return job.e ? with_kernel<true>(job, bytes) : with_kernel<false>(job, bytes);
+}
+
+void run(const Job& job, void* block, int64_t begin, int64_t end) {
+  auto compute = [&]<class Kernel>() {
+    Scratch scratch(block);
+    Kernel::run(job, scratch, begin, end);
+  };
+  job.e ? with_kernel<true>(job, compute) : with_kernel<false>(job, compute);
+}
+
+Plans plans(const Job& job) {
+  if (job.dtype == mx::float16 || job.dtype == mx::bfloat16) {
+    throw std::invalid_argument("[matrix_exp] plans: float32, float64 or complex64 only.");
   }
+  return with_kernel<false>(job, [&]<class Kernel>() { return Kernel::plans(job); });
 }
 
 MLX_EXPM_CPU_END

@@ -5,7 +5,7 @@
 // the batch is processed in three passes: stage every matrix (converted to the
 // compute type) and plan it from its own 1-norm; order the block by plan;
 // then run the scheme on groups of L matrices with equal plans, lanes past the
-// end of a group holding zeros. A matrix's result depends only on its own
+// end of a group repeating its first matrix. A matrix's result depends only on its own
 // plan and entries, never on the matrices it shares a vector with. (So the
 // plan stays the 1-norm plan here: reduce_overscaling, which needs the
 // matrix's own powers, is for the paths that run one matrix at a time.)
@@ -23,8 +23,8 @@
 #include "cpu/isa.h"
 #include "cpu/job.h"
 #include "cpu/lanes.h"
+#include "cpu/scratch.h"
 #include "cpu/taylor.h"
-#include "cpu/workspace.h"
 
 MLX_EXPM_CPU_BEGIN
 
@@ -66,94 +66,119 @@ inline void group_by_plan(std::vector<int64_t>& order, const std::vector<Plan>& 
 
 // Rows: n, or 0 for n known at run time; Width: the padded row (n <= Width).
 template <typename In, typename R, int Rows, int Width, bool Dual>
-void run_lanes(const Job& job, int64_t begin, int64_t end) {
-  constexpr int L = kLanes<R>;
+struct LanesDriver {
+  static constexpr int L = kLanes<R>;
   using Scalar = Algebra<R, Rows, Width, false, LoopGemm>; // views of staged matrices
   using Vector = Algebra<Lanes<R, L>, Rows, Width, Dual, LoopGemm>;
-  const int n = job.a_layout.n;
-  const int64_t count = end - begin;
-  const int64_t staged_size = Scalar::workspace_size(n) / kNumSlots; // one slot
-  const auto* a = static_cast<const In*>(job.a);
-  const auto* e = static_cast<const In*>(job.e);
-  auto* out = static_cast<In*>(job.out);
 
-  // 1. Stage (zero-padded to Width) and plan; matrices with a NaN or an
-  // infinity are done here.
-  std::vector<R> staged_a(count * staged_size);
-  std::vector<R> staged_e(Dual ? count * staged_size : 0);
-  std::vector<Plan> plans(count);
-  std::vector<int64_t> order;
-  order.reserve(count);
-  for (int64_t k = 0; k < count; ++k) {
-    Scalar view(n, &staged_a[k * staged_size]);
-    load(view, kA, 0, a + job.a_layout.offset(begin + k), job.a_layout);
-    const std::optional<R> norm = finite_norm1(view);
-    if (!norm) {
-      fill_nan<R>(out + (begin + k) * n * n, n);
-      continue;
-    }
+  // A block's staged matrices (A and, for duals, E; one slot each) and the
+  // vector algebra's workspace.
+  struct Buffers {
+    R* staged_a;
+    R* staged_e;
+    Lanes<R, L>* workspace;
+  };
+
+  static int64_t staged_size(int n) {
+    return Scalar::workspace_size(n) / kNumSlots;
+  }
+
+  static Buffers carve(Scratch& scratch, int n, int64_t count) {
+    Buffers b;
+    b.staged_a = scratch.take<R>(count * staged_size(n));
+    b.staged_e = scratch.take<R>(Dual ? count * staged_size(n) : 0);
+    b.workspace = scratch.take<Lanes<R, L>>(Vector::workspace_size(n));
+    return b;
+  }
+
+  static void run(const Job& job, Buffers buffers, int64_t begin, int64_t end) {
+    const int n = job.a_layout.n;
+    const int64_t count = end - begin;
+    const int64_t staged = staged_size(n);
+    const auto* a = static_cast<const In*>(job.a);
+    const auto* e = static_cast<const In*>(job.e);
+    auto* out = static_cast<In*>(job.out);
+
+    // 1. Stage (zero-padded to Width) and plan; matrices with a NaN or an
+    // infinity are done here.
+    std::fill_n(buffers.staged_a, count * staged, R(0));
     if constexpr (Dual) {
-      Scalar e_view(n, &staged_e[k * staged_size]);
-      load(e_view, kA, 0, e + job.e_layout.offset(begin + k), job.e_layout);
+      std::fill_n(buffers.staged_e, count * staged, R(0));
     }
-    plans[k] = plan_for_norm(*norm);
-    order.push_back(k);
-  }
+    std::vector<Plan> plans(count);
+    std::vector<int64_t> order;
+    order.reserve(count);
+    for (int64_t k = 0; k < count; ++k) {
+      Scalar view(n, buffers.staged_a + k * staged);
+      load(view, kA, 0, a + job.a_layout.offset(begin + k), job.a_layout);
+      const auto norm = finite_norm1(view);
+      if (!norm) {
+        fill_nan<R>(out + (begin + k) * n * n, n);
+        continue;
+      }
+      if constexpr (Dual) {
+        Scalar e_view(n, buffers.staged_e + k * staged);
+        load(e_view, kA, 0, e + job.e_layout.offset(begin + k), job.e_layout);
+      }
+      plans[k] = plan_for_norm(*norm);
+      order.push_back(k);
+    }
 
-  // 2. Equal plans next to each other.
-  group_by_plan(order, plans);
+    // 2. Equal plans next to each other.
+    group_by_plan(order, plans);
 
-  // 3. Groups of up to L matrices with one plan. Entries move between the
-  // staged matrices and the lanes one vector at a time.
-  Workspace<Lanes<R, L>> workspace(Vector::workspace_size(n), Vector::kPadded);
-  Vector alg(n, workspace.get());
-  const R* sources[2][L];
-  In* targets[L];
-  for (size_t first = 0; first < order.size();) {
-    const Plan plan = plans[order[first]];
-    size_t last = first + 1;
-    while (last < order.size() && last - first < L &&
-           plans[order[last]].degree_index == plan.degree_index &&
-           plans[order[last]].squarings == plan.squarings) {
-      ++last;
+    // 3. Groups of up to L matrices with one plan. Entries move between the
+    // staged matrices and the lanes one vector at a time.
+    if (Vector::kPadded) {
+      std::fill_n(buffers.workspace, Vector::workspace_size(n), Lanes<R, L>(0));
     }
-    const int used = static_cast<int>(last - first);
-    for (int lane = 0; lane < L; ++lane) { // unused lanes repeat the first matrix
-      const int64_t k = order[first + (lane < used ? lane : 0)];
-      sources[0][lane] = &staged_a[k * staged_size];
-      sources[1][lane] = Dual ? &staged_e[k * staged_size] : nullptr;
-      targets[lane] = out + (begin + k) * n * n;
-    }
-    auto* x = alg.slot(kA);
-    for (int part = 0; part < (Dual ? 2 : 1); ++part) {
-      for (int i = 0; i < n; ++i) {
-        for (int j = 0; j < alg.width(); ++j) {
-          Lanes<R, L> v;
-          for (int lane = 0; lane < L; ++lane) {
-            v.v[lane] = sources[part][lane][i * alg.width() + j];
+    Vector alg(n, buffers.workspace);
+    const R* sources[2][L];
+    In* targets[L];
+    for (size_t first = 0; first < order.size();) {
+      const Plan plan = plans[order[first]];
+      size_t last = first + 1;
+      while (last < order.size() && last - first < L &&
+             plans[order[last]].degree_index == plan.degree_index &&
+             plans[order[last]].squarings == plan.squarings) {
+        ++last;
+      }
+      const int used = static_cast<int>(last - first);
+      for (int lane = 0; lane < L; ++lane) { // unused lanes repeat the first matrix
+        const int64_t k = order[first + (lane < used ? lane : 0)];
+        sources[0][lane] = buffers.staged_a + k * staged;
+        sources[1][lane] = Dual ? buffers.staged_e + k * staged : nullptr;
+        targets[lane] = out + (begin + k) * n * n;
+      }
+      auto* x = alg.slot(kA);
+      for (int part = 0; part < (Dual ? 2 : 1); ++part) {
+        for (int i = 0; i < n; ++i) {
+          for (int j = 0; j < alg.width(); ++j) {
+            Lanes<R, L> v;
+            for (int lane = 0; lane < L; ++lane) {
+              v.v[lane] = sources[part][lane][i * alg.width() + j];
+            }
+            x[i * alg.ld() + part * alg.width() + j] = v;
           }
-          x[i * alg.ld() + part * alg.width() + j] = v;
         }
       }
-    }
-    if (plan.squarings > 0) {
-      alg.scale_slot(kA, std::ldexp(R(1), -plan.squarings));
-    }
-    if (plan.degree_index >= kDegreeIndex12) {
-      form_low_powers(alg);
-    }
-    evaluate_taylor(alg, plan.degree_index);
-    const auto* result = alg.slot(square(alg, plan.squarings)) + (Dual ? alg.width() : 0);
-    for (int i = 0; i < n; ++i) {
-      for (int j = 0; j < n; ++j) {
-        const Lanes<R, L> v = result[i * alg.ld() + j];
-        for (int lane = 0; lane < used; ++lane) {
-          targets[lane][i * n + j] = static_cast<In>(v.v[lane]);
+      scale_down(alg, kA, plan.squarings);
+      if (plan.degree_index >= kDegreeIndex12) {
+        form_low_powers(alg);
+      }
+      evaluate_taylor(alg, plan.degree_index);
+      const auto* result = alg.slot(square(alg, plan.squarings)) + (Dual ? alg.width() : 0);
+      for (int i = 0; i < n; ++i) {
+        for (int j = 0; j < n; ++j) {
+          const Lanes<R, L> v = result[i * alg.ld() + j];
+          for (int lane = 0; lane < used; ++lane) {
+            targets[lane][i * n + j] = static_cast<In>(v.v[lane]);
+          }
         }
       }
+      first = last;
     }
-    first = last;
   }
-}
+};
 
 MLX_EXPM_CPU_END

@@ -1,4 +1,4 @@
-// Splitting a batch of matrices across threads.
+// Splitting work across threads: a pool of our own, which survives fork().
 
 #pragma once
 
@@ -7,13 +7,27 @@
 
 namespace mlx_expm::cpu {
 
-// Threads matrix_exp may use on the CPU: MLX_EXPM_NUM_THREADS if set (>= 1),
-// else the machine's hardware threads. Read once.
+// Threads matrix_exp may use on the CPU: the CPUs this process may run on
+// (its affinity mask), or MLX_EXPM_NUM_THREADS if set and smaller (more
+// threads than CPUs never help compute-bound work). Read once. Throws
+// std::invalid_argument, naming the variable, if it is set to anything but a
+// whole number >= 1.
 int max_threads();
 
-// Calls fn(begin, end) on disjoint ranges covering [0, count), each at least
-// `grain` long (but the last), on up to max_threads() threads; returns when
-// all are done. Exceptions in fn are rethrown here.
-void parallel_for(int64_t count, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+// Calls fn(worker, begin, end) on disjoint ranges covering [0, count), each
+// `grain` long (but the last), on up to `workers` threads at once; `worker`
+// (0 <= worker < workers) tells which thread runs the range, 0 being the
+// caller, so that each may own scratch memory. Returns when all are done;
+// the first exception of fn is rethrown here. A call from inside another
+// parallel_for runs on its own thread only.
+void parallel_for(
+    int64_t count,
+    int64_t grain,
+    int workers,
+    const std::function<void(int worker, int64_t begin, int64_t end)>& fn);
+
+// True on a thread that runs a range of a parallel_for with more than one
+// worker (a nested parallel_for would run serially).
+bool in_parallel_region();
 
 } // namespace mlx_expm::cpu

@@ -1,4 +1,5 @@
-// Size thresholds of the CPU path, set by measurement (bench/bench.py).
+// Size thresholds of the CPU path, set by measurement (bench/bench.py), and
+// the one decision they make: which kernel computes an n x n matrix.
 
 #pragma once
 
@@ -12,6 +13,12 @@ inline constexpr int kLanesMaxN = 8;
 // (measured: OpenBLAS sgemm wins from n = 17 on; bench/bench.py).
 inline constexpr int kLoopMaxN = 16;
 
+// From this n on, BLAS-sized matrices run one at a time, each product split
+// over the threads (blas.h), even when the batch has a matrix per thread:
+// one workspace (32 MB in float32 at n = 1024) instead of one per thread, at
+// a cost of about 2% (n = 1024) where it is 12% at n = 512.
+inline constexpr int kOneAtATimeMinN = 1024;
+
 // Under mx.vjp/mx.grad, matrices with n >= kTapeMinN keep the results of
 // the first kTapeProducts products of their forward scheme for the vjp
 // (tape.h): T18's five and up to seven squarings (||A||_1 up to 2^7
@@ -22,5 +29,17 @@ inline constexpr int kLoopMaxN = 16;
 // and 48 when those sizes had tapes; 0.93 at n = 64, 0.79-0.86 at n = 128..512).
 inline constexpr int kTapeMinN = 64;
 inline constexpr int kTapeProducts = 12;
+
+// How an n x n matrix is computed: kLanes, eight (float32) or four (float64)
+// real matrices per vector (lanes_driver.h); kLoops, one at a time with loop
+// products (algebra.h); kBlas, one at a time with BLAS products.
+enum class Path { kLanes, kLoops, kBlas };
+
+constexpr Path path_for(bool complex, int n) {
+  if (!complex && n >= 2 && n <= kLanesMaxN) {
+    return Path::kLanes;
+  }
+  return n <= kLoopMaxN ? Path::kLoops : Path::kBlas;
+}
 
 } // namespace mlx_expm::cpu

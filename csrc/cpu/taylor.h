@@ -62,26 +62,47 @@ struct Plan {
   int squarings; // s: exp(A) = T_m(A / 2^s)^(2^s)
 };
 
-// Requires a finite norm. s is the smallest integer with norm / 2^s <= theta_18;
-// the ceil(log2(.)) estimate is corrected so that rounding in log2 cannot make
-// it one off.
+// The 1-norm of a matrix as 2^halvings * value, value finite: for a matrix
+// of finite entries whose columns sum past the largest finite number (e.g.
+// float32 entries of -2e38), the norm of A / 2^halvings.
 template <typename Real>
-Plan plan_for_norm(Real norm) {
+struct Norm {
+  Real value;
+  int halvings = 0;
+};
+
+// s is the smallest integer with norm / 2^s <= theta_18; the ceil(log2(.))
+// estimate is corrected so that rounding in log2 cannot make it one off.
+// The halvings of the norm are squarings too: exp(A) = T_m(A / 2^s)^(2^s).
+template <typename Real>
+Plan plan_for_norm(Norm<Real> norm) {
   const Real* theta = thresholds<Real>();
   for (int i = 0; i < mc::kNumDegrees; ++i) {
-    if (norm <= theta[i]) {
-      return {i, 0};
+    if (norm.value <= theta[i]) {
+      return {i, norm.halvings};
     }
   }
   const Real theta18 = theta[mc::kNumDegrees - 1];
-  int s = static_cast<int>(std::ceil(std::log2(norm / theta18)));
-  while (std::ldexp(norm, -s) > theta18) {
+  int s = static_cast<int>(std::ceil(std::log2(norm.value / theta18)));
+  while (std::ldexp(norm.value, -s) > theta18) {
     ++s;
   }
-  while (s > 1 && std::ldexp(norm, -(s - 1)) <= theta18) {
+  while (s > 1 && std::ldexp(norm.value, -(s - 1)) <= theta18) {
     --s;
   }
-  return {mc::kNumDegrees - 1, s};
+  return {mc::kNumDegrees - 1, s + norm.halvings};
+}
+
+// Slot d times 2^-k, k >= 0, in factors that are normal numbers (2^-k alone
+// is zero for k > 149 in float32).
+template <class Algebra>
+void scale_down(Algebra& alg, int d, int k) {
+  using real = typename Algebra::real;
+  while (k > 0) {
+    const int step = std::min(k, std::numeric_limits<real>::max_exponent - 2);
+    alg.scale_slot(d, std::ldexp(real(1), -step));
+    k -= step;
+  }
 }
 
 using mc::kDegreeIndex12;

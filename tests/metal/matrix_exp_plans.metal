@@ -20,11 +20,12 @@ template <int P>
   }
   const Workspace<P> ws{scratch, lane};
   bool bad = false;
-  const float norm = load_matrix<float, P>(in, params, b, ws, bad);
+  int halvings = 0;
+  const float norm = load_matrix<float, P>(in, params, b, ws, bad, halvings);
   int degree = 0;
   int squarings = 0;
   if (!bad) {
-    const Plan plan = plan_scheme(ws, norm);
+    const Plan plan = plan_scheme(ws, norm, halvings);
     degree = mc::kDegrees[plan.degree_index];
     squarings = plan.squarings;
   }
