@@ -8,6 +8,7 @@
 
 #include "composed.h"
 #include "cpu/job.h"
+#include "cpu/parallel.h"
 #include "matrix_exp.h"
 #include "metal/plan.h"
 #include "mlx/transforms.h"
@@ -130,4 +131,6 @@ True
             {a.dtype(), a.data<void>(), layout, nullptr, layout, nullptr});
       },
       "(degree, squarings) of the Taylor scheme the CPU kernels run on each matrix.");
+  m.def("_max_threads", &mlx_expm::cpu::max_threads,
+        "The threads the CPU kernels use (MLX_EXPM_NUM_THREADS, capped at the CPUs).");
 }

@@ -13,5 +13,13 @@ hypothesis.settings.register_profile("explore", deadline=None, max_examples=1000
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+def pytest_addoption(parser):
+    parser.addoption("--stress-seconds", type=float,
+                     default=float(os.environ.get("STRESS_SECONDS", "10")),
+                     help="how long each timed test of tests/stress runs (default 10, or "
+                          "$STRESS_SECONDS)")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "tsan: runs a ThreadSanitizer build of the Metal emulator")
+    config.addinivalue_line("markers", "stress: the stress suite (tests/stress)")
