@@ -10,7 +10,6 @@
 #include "cpu/sizes.h"
 #include "matrix_exp.h"
 #include "metal/plan.h"
-#include "mlx/backend/metal/metal.h"
 
 namespace mlx_expm {
 
@@ -61,7 +60,7 @@ mx::Dtype result_dtype(mx::Dtype in, const mx::Stream& s) {
 // (count, n, n) array), else the composition of MLX operations.
 mx::array matrix_exp_gpu(const mx::array& x, mx::Stream stream) {
   const int n = x.shape(-1);
-  if (!mx::metal::is_available() || !metal::fused_supported(kernel_dtype_name(x.dtype()), n)) {
+  if (!fused_kernel_runs_here() || !metal::fused_supported(kernel_dtype_name(x.dtype()), n)) {
     return matrix_exp_composed(x, stream);
   }
   auto flat = mx::reshape(x, {-1, n, n}, stream);

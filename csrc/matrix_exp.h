@@ -45,6 +45,11 @@ std::string shape_string(const mx::Shape& shape);
 // The dtype's name in the fused kernel's instantiations ("float32"), or "".
 std::string kernel_dtype_name(mx::Dtype dtype);
 
+// Whether this process's GPU can run the fused Metal kernel: a Metal build
+// on an Apple7-family GPU (M1) or later, for simdgroup_matrix (and bfloat,
+// Metal 3.1). The paravirtual GPUs of hosted macOS VMs report a lower family.
+bool fused_kernel_runs_here();
+
 // What both primitives share: evaluation on each backend, a first output
 // shaped like the first input.
 class MatrixExpPrimitive : public mx::Primitive {

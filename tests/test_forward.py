@@ -74,7 +74,7 @@ def test_half_types_are_float32_results_rounded():
 def test_default_stream_is_used():
     x = random_matrices((3, 3), 1.0, mx.float32, 2)
     with mx.stream(mx.cpu):
-        assert mx.array_equal(matrix_exp(x), matrix_exp(x, stream=mx.cpu)).item()
+        assert mx.array_equal(matrix_exp(x), matrix_exp(x, stream=mx.cpu)).item()  # device: with
 
 
 @pytest.mark.parametrize("dtype", [mx.float32, mx.float64])

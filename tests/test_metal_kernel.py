@@ -128,6 +128,15 @@ def test_huge_norms():
     assert emulated(a).shape == (2, 32, 32)
 
 
+def test_one_by_one_is_scalar_exp():
+    """1 x 1 is exp of the entry, within 2 units in the last place of float32
+    (as on the CPU; the scheme on a padded 8 x 8 lost 370 ulp at -20)."""
+    x = np.array([-20.0, -3.0, -0.5, 1e-3, 0.7, 10.0, 80.0], np.float32)[:, None, None]
+    out = emulated(x).astype(np.float64)
+    expected = np.exp(x.astype(np.float64))
+    assert np.all(np.abs(out - expected) <= 2 * 2.0**-23 * expected)
+
+
 @pytest.mark.parametrize("n", [2, 12, 32])
 def test_finite_entries_whose_norm_overflows(n):
     """Columns of -3e38 sum past FLT_MAX: the norm is taken of A / 2^h and the

@@ -15,6 +15,7 @@
 #include "metal/plan.h"
 #include "mlx/allocator.h"
 #include "mlx/backend/metal/device.h"
+#include "mlx/backend/metal/metal.h"
 #endif
 
 namespace mlx_expm {
@@ -38,6 +39,12 @@ std::string extension_dir() {
 }
 
 } // namespace
+
+bool fused_kernel_runs_here() {
+  static const bool yes = mx::metal::is_available() &&
+      mx::metal::device(mx::Device::gpu).mtl_device()->supportsFamily(MTL::GPUFamilyApple7);
+  return yes;
+}
 
 void MatrixExpPrimitive::eval_gpu(
     const std::vector<mx::array>& inputs,
@@ -77,6 +84,10 @@ void MatrixExpPrimitive::eval_gpu(
 }
 
 #else
+
+bool fused_kernel_runs_here() {
+  return false;
+}
 
 void MatrixExpPrimitive::eval_gpu(const std::vector<mx::array>&, std::vector<mx::array>&) {
   throw std::runtime_error(

@@ -9,7 +9,7 @@ import time
 import mlx.core as mx
 import numpy as np
 
-from cases import all_calls
+from calls import all_calls
 
 THREADS = 4
 

@@ -13,7 +13,7 @@ LOOP = """
     import mlx.core as mx
     import sys
     sys.path[:0] = {paths}
-    from cases import all_calls
+    from calls import all_calls
 
     def rss():
         with open("/proc/self/status") as status:
