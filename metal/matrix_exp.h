@@ -73,21 +73,23 @@ inline Plan plan_for_norm(float norm, int halvings) {
 }
 
 // One simdgroup's slots: P x P floats each, row-major, in threadgroup memory.
+// Member functions say `const thread`: from Metal 4.1 `this` is in the
+// generic address space unless qualified (as MLX's own kernels now write).
 template <int P>
 struct Workspace {
   threadgroup float* base;
   uint lane;
 
-  threadgroup float* slot(int s) const {
+  threadgroup float* slot(int s) const thread {
     return base + s * P * P;
   }
 
-  void sync() const {
+  void sync() const thread {
     simdgroup_barrier(mem_flags::mem_threadgroup);
   }
 
   // d = x y, or d += x y; d differs from x and y.
-  void mul(int d, int x, int y, bool accumulate) const {
+  void mul(int d, int x, int y, bool accumulate) const thread {
     threadgroup float* c = slot(d);
     threadgroup const float* a = slot(x);
     threadgroup const float* b = slot(y);
@@ -112,7 +114,7 @@ struct Workspace {
 
   // d = c_identity I + sum_j c[j] x[j], for k <= 4 terms.
   void combine(int d, float c_identity, thread const float* c, thread const int* x, int k)
-      const {
+      const thread {
     threadgroup float* out = slot(d);
     for (uint e = lane; e < uint(P * P); e += mp::kSimdWidth) {
       float v = c[0] * slot(x[0])[e];
@@ -128,7 +130,7 @@ struct Workspace {
   }
 
   // d += c x
-  void add_scaled(int d, float c, int x) const {
+  void add_scaled(int d, float c, int x) const thread {
     threadgroup float* out = slot(d);
     threadgroup const float* in = slot(x);
     for (uint e = lane; e < uint(P * P); e += mp::kSimdWidth) {
@@ -138,7 +140,7 @@ struct Workspace {
   }
 
   // d += c I
-  void add_identity(int d, float c) const {
+  void add_identity(int d, float c) const thread {
     threadgroup float* out = slot(d);
     if (lane < uint(P)) {
       out[lane * P + lane] += c;
@@ -148,7 +150,7 @@ struct Workspace {
 
   // sum_i |d_ij| 2^-halvings of column j = this lane (0 past the matrix).
   // The caller syncs before slot d is written again.
-  float column_sum(int d, int halvings) const {
+  float column_sum(int d, int halvings) const thread {
     threadgroup const float* x = slot(d);
     float column = 0.0f;
     if (lane < uint(P)) {
@@ -160,12 +162,12 @@ struct Workspace {
   }
 
   // max_j sum_i |d_ij|, the same on every lane (see column_sum).
-  float norm1(int d) const {
+  float norm1(int d) const thread {
     return simd_max(column_sum(d, 0));
   }
 
   // d *= 2^k, 0 <= k <= 127 (an exact power-of-two factor).
-  void scale_up(int d, int k) const {
+  void scale_up(int d, int k) const thread {
     threadgroup float* out = slot(d);
     const float f = as_type<float>(uint(127 + k) << 23);
     for (uint e = lane; e < uint(P * P); e += mp::kSimdWidth) {
@@ -175,7 +177,7 @@ struct Workspace {
   }
 
   // d *= 2^-k
-  void scale(int d, int k) const {
+  void scale(int d, int k) const thread {
     threadgroup float* out = slot(d);
     for (uint e = lane; e < uint(P * P); e += mp::kSimdWidth) {
       out[e] = scale_by_pow2(out[e], k);

@@ -4,7 +4,7 @@
 //
 // Threadgroup memory `scratch`: simdgroups_per_threadgroup * kSlots * P * P
 // floats, set by the host (csrc/metal/plan.cpp). Buffer indices are those of
-// matrix_exp_params.h (tests/test_metal_source.py checks that they agree).
+// matrix_exp_params.h (tests/test_metal_plan.py checks that they agree).
 
 #include "matrix_exp.h"
 

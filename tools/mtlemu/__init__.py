@@ -2,7 +2,7 @@
 emulating the GPU closely enough to catch real bugs (README.md has the
 design and the list of what is and is not caught).
 
-    import metal_emulator as me
+    import mtlemu as me                  # with tools/ on sys.path
 
     out = me.run("metal/matrix_exp.metal", "matrix_exp_float32",
                  buffers={0: a, 1: np.empty_like(a), 2: params_bytes},
@@ -11,8 +11,8 @@ design and the list of what is and is not caught).
                  include_dirs=["metal"])
     result = out[1]
 
-`run` builds on first use (and whenever an input file changes) into
-_build/, then dispatches like Metal's dispatchThreadgroups. `build` returns
+`run` builds on first use (and whenever an input file changes) into a
+cache directory (_toolchain.BUILD_DIR), then dispatches like Metal's dispatchThreadgroups. `build` returns
 the Library: `Library.run(kernel, buffers, ...)` dispatches without the
 build arguments, and `Library.cdll` exposes the extern "C" functions of
 extra C++ sources compiled into the same library.
@@ -21,16 +21,19 @@ extra C++ sources compiled into the same library.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import tempfile
 import threading
 
+from . import _toolchain
 from ._errors import CompileError, DispatchError, EmulatorError, SanitizerError
 from ._library import Buffers, Library
 
 __all__ = [
+    "available",
     "build",
     "run",
-    "matrix_exp",
     "Library",
     "Buffers",
     "EmulatorError",
@@ -38,6 +41,17 @@ __all__ = [
     "DispatchError",
     "SanitizerError",
 ]
+
+def available(compiler: str = "clang") -> str | None:
+    """None if kernels can be built and run here with `compiler`, else why
+    not. The runtime is Linux's (ucontext fibers, real-time signals); clang
+    means clang++-19 ($MTLEMU_CLANG)."""
+    if not sys.platform.startswith("linux"):
+        return f"the Metal emulator runs on Linux only (this is {sys.platform})"
+    if not shutil.which(_toolchain.COMPILERS[compiler]):
+        return f"{_toolchain.COMPILERS[compiler]} is not installed (apt-get install clang-19)"
+    return None
+
 
 _cache: dict = {}
 _lock = threading.Lock()
@@ -152,7 +166,7 @@ def _check_address_space_keywords(source):
             if msg:
                 errors.append(f"{p.file}:{p.line}: error: {msg}")
     if errors:
-        raise CompileError("[metal_emulator] kernel parameters without an address space", "\n".join(sorted(set(errors))))
+        raise CompileError("[mtlemu] kernel parameters without an address space", "\n".join(sorted(set(errors))))
 
 
 def run(
@@ -222,5 +236,3 @@ def run(
         stack_size=stack_size,
     )
 
-
-from ._matrix_exp import matrix_exp  # noqa: E402  (uses run, defined above)

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 
 import numpy as np
 import pytest
 
-import metal_emulator as me
+import mtlemu as me
 
 SAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "samples")
 REDUCE = os.path.join(SAMPLES, "reduce.metal")
@@ -218,9 +217,11 @@ BAD_MESSAGES = {
     "simd_sum_ulong.metal": "not bool, long, ulong or size_t",
     "implicit_bfloat.metal": "no viable conversion from 'float' to 'bfloat'",
     "position_type.metal": "a position attribute has type uint or ushort",
+    "post_cxx14.metal": "constexpr if is incompatible with C++ standards before C++17",
 }
-# g++ has no address spaces; it catches the rest.
-GCC_MISSES = {"wrong_address_space.metal"}
+# g++ has no address spaces and no pre-C++17 compatibility warnings; it
+# catches the rest.
+GCC_MISSES = {"wrong_address_space.metal", "post_cxx14.metal"}
 
 
 @pytest.mark.clang
@@ -404,24 +405,6 @@ def test_asan_reports_a_threadgroup_index_out_of_bounds():
     out = me.run(REDUCE, "reduce_dynamic", {0: z(64), 1: z(1), 2: z(32)}, threadgroup_memory={0: 16}, threads=64,
                  sanitizer="address")
     assert out[1][0] == 0
-
-
-# ---- speed -------------------------------------------------------------------
-
-
-def test_barriers_and_simd_operations_are_cheap():
-    """A barrier of one SIMD-group must stay in the microseconds (not the
-    ~0.5 ms of one OS thread per GPU thread); see measure.py for numbers."""
-
-    def seconds(kernel, n, threads):
-        start = time.perf_counter()
-        me.run(BENCH, kernel, {0: z(1024), 1: np.array([n], np.uint32)}, threads=threads)
-        return time.perf_counter() - start
-
-    seconds("barriers", 1, 32)  # build
-    per_barrier = (seconds("barriers", 3000, 32) - seconds("barriers", 0, 32)) / 3000
-    per_sum = (seconds("simd_sums", 3000, 32) - seconds("simd_sums", 0, 32)) / 3000
-    assert per_barrier < 50e-6 and per_sum < 50e-6, (per_barrier, per_sum)
 
 
 def test_diagnostics_name_the_original_file_and_line(tmp_path):

@@ -1,18 +1,33 @@
 """The project's fused Metal kernel (metal/matrix_exp.metal) run through the
-emulator, launched exactly as eval_gpu launches it: the kernel name,
-threadgroup size, threadgroup memory and grid come from the same C++ planner
-(csrc/metal/plan.cpp, reached through the installed extension)."""
+Metal emulator (tools/mtlemu, a developer tool with its own tests), launched
+exactly as eval_gpu launches it: the kernel name, threadgroup size,
+threadgroup memory and grid come from the same C++ planner
+(csrc/metal/plan.cpp, reached through the installed extension).
+
+The emulator's API is re-exported (run, build, available, the errors), so
+tests say `import metal_emulator` whatever the tool's home."""
 
 from __future__ import annotations
 
 import pathlib
 import struct
+import sys
 
 import numpy as np
 
-from . import run
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from mtlemu import (  # noqa: E402
+    CompileError,
+    DispatchError,
+    EmulatorError,
+    SanitizerError,
+    available,
+    build,
+    run,
+)
+
 SOURCE = ROOT / "metal" / "matrix_exp.metal"
 INCLUDE = ROOT / "metal"
 MAX_N = 32  # matrix_exp_params.h: kMaxPadded

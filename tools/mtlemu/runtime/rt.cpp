@@ -11,7 +11,7 @@ namespace {
 worker& here(const char* what) {
   worker* w = worker::current();
   if (!w) {
-    std::fprintf(stderr, "[metal_emulator] %s called outside a dispatch\n", what);
+    std::fprintf(stderr, "[mtlemu] %s called outside a dispatch\n", what);
     std::abort();
   }
   return *w;

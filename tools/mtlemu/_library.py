@@ -75,7 +75,7 @@ def grid(value, what: str) -> tuple:
         value = (value,)
     value = tuple(int(v) for v in value)
     if not 1 <= len(value) <= 3 or any(v < 0 for v in value):
-        raise ValueError(f"[metal_emulator] {what} must be 1 to 3 non-negative integers, got {value}")
+        raise ValueError(f"[mtlemu] {what} must be 1 to 3 non-negative integers, got {value}")
     return value + (1,) * (3 - len(value))
 
 
@@ -84,7 +84,7 @@ def as_array(index: int, value) -> np.ndarray:
         return np.frombuffer(bytes(value), dtype=np.uint8).copy()
     if isinstance(value, np.ndarray):
         return np.array(value, copy=True, order="C")
-    raise TypeError(f"[metal_emulator] buffer {index} must be a numpy array or bytes, got {type(value).__name__}")
+    raise TypeError(f"[mtlemu] buffer {index} must be a numpy array or bytes, got {type(value).__name__}")
 
 
 class Guarded:
@@ -137,7 +137,7 @@ class Library:
         """The library loaded in this process (for extra C++ sources' own
         extern "C" functions). Not available for sanitizer builds."""
         if self.toolchain.sanitizer:
-            raise RuntimeError("[metal_emulator] a sanitizer build runs in a runner process only")
+            raise RuntimeError("[mtlemu] a sanitizer build runs in a runner process only")
         if self._cdll is None:
             lib = ctypes.CDLL(self.path, mode=os.RTLD_LOCAL | os.RTLD_NOW)
             lib.mtlemu_dispatch.argtypes = [ctypes.POINTER(_Request), ctypes.c_char_p, ctypes.c_uint64]
@@ -160,9 +160,9 @@ class Library:
         isolate: bool = False,
         stack_size: int = 0,
     ) -> Buffers:
-        """Dispatches a kernel of this library; see metal_emulator.run."""
+        """Dispatches a kernel of this library; see mtlemu.run."""
         if schedule not in SCHEDULES:
-            raise ValueError(f"[metal_emulator] schedule must be one of {sorted(SCHEDULES)}, got {schedule!r}")
+            raise ValueError(f"[mtlemu] schedule must be one of {sorted(SCHEDULES)}, got {schedule!r}")
         d = Dispatch(
             kernel=kernel_name,
             buffers={int(i): as_array(i, b) for i, b in buffers.items()},

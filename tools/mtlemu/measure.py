@@ -2,7 +2,11 @@
 simdgroup_matrix multiply-accumulate cost, and how long a threadgroup of 256
 threads takes. Run from the repository root:
 
-    python tests/metal_emulator/measure.py [--sanitizer thread]
+    python tools/mtlemu/measure.py [--sanitizer thread]
+
+(The emulator's tests assert nothing about speed: these numbers are for
+reading, e.g. a barrier of one SIMD-group should stay in the microseconds,
+not the ~0.5 ms of one OS thread per GPU thread.)
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import metal_emulator as me  # noqa: E402
+import mtlemu as me  # noqa: E402
 
-SAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "samples")
+SAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests", "samples")
 BENCH = os.path.join(SAMPLES, "bench.metal")
 REDUCE = os.path.join(SAMPLES, "reduce.metal")
 

@@ -109,9 +109,9 @@ void map_stack(fiber& f, std::size_t stack_size) {
   }
   if (!f.mapping) {
     void* m = mmap(nullptr, f.mapping_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED) die("[metal_emulator] mmap of a fiber stack");
+    if (m == MAP_FAILED) die("[mtlemu] mmap of a fiber stack");
     // A guard page below the stack turns an overflow into a crash, not corruption.
-    if (mprotect(m, page, PROT_NONE) != 0) die("[metal_emulator] mprotect of a guard page");
+    if (mprotect(m, page, PROT_NONE) != 0) die("[mtlemu] mprotect of a guard page");
     f.mapping = (char*)m;
   }
   f.stack_lo = f.mapping + page;
@@ -196,7 +196,7 @@ void fiber_prepare(fiber& f, std::size_t stack_size, void (*entry)(void*), void*
   sp[8] = sp[9] = nullptr;
   f.sp = sp;
 #else
-  if (getcontext(&f.uc) != 0) die("[metal_emulator] getcontext");
+  if (getcontext(&f.uc) != 0) die("[mtlemu] getcontext");
   f.uc.uc_stack.ss_sp = f.stack_lo;
   f.uc.uc_stack.ss_size = f.stack_size;
   f.uc.uc_link = nullptr;

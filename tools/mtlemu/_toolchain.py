@@ -11,7 +11,8 @@ clang builds also run the address-space check: the same source, compiled
 -fsyntax-only in SYCL device mode with the address spaces on (see
 shim/config.h).
 
-Everything lands in _build/ (or $MTLEMU_BUILD_DIR), named by a hash of what
+Everything lands in $MTLEMU_BUILD_DIR (default: ~/.cache/mtlemu, or under
+$XDG_CACHE_HOME), outside the source tree, named by a hash of what
 went into it: compiler and its version, flags, source text. An object also
 records the hashes of the headers it included (from the compiler's depfile)
 and is rebuilt when one changes.
@@ -34,7 +35,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SHIM = os.path.join(HERE, "msl_shim.h")
 RUNTIME_SOURCES = [os.path.join(HERE, "runtime", f) for f in ("fiber.cpp", "worker.cpp", "rt.cpp", "dispatch.cpp")]
 RUNNER_SOURCE = os.path.join(HERE, "runtime", "runner.cpp")
-BUILD_DIR = os.environ.get("MTLEMU_BUILD_DIR", os.path.join(HERE, "_build"))
+BUILD_DIR = os.environ.get("MTLEMU_BUILD_DIR") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "mtlemu")
 
 COMPILERS = {
     "clang": os.environ.get("MTLEMU_CLANG", "clang++-19"),
@@ -62,7 +64,7 @@ def compiler_identity(cxx: str) -> str:
         out = subprocess.run([cxx, "--version"], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
         raise CompileError(
-            f"[metal_emulator] compiler {cxx!r} is not usable",
+            f"[mtlemu] compiler {cxx!r} is not usable",
             f"{e}\n(clang: `apt-get install clang-19`; or set MTLEMU_CLANG / MTLEMU_GCC)",
         ) from None
     return out.splitlines()[0] if out else cxx
@@ -75,11 +77,11 @@ class Toolchain:
 
     def __post_init__(self):
         if self.compiler not in COMPILERS:
-            raise ValueError(f"[metal_emulator] compiler must be one of {sorted(COMPILERS)}, got {self.compiler!r}")
+            raise ValueError(f"[mtlemu] compiler must be one of {sorted(COMPILERS)}, got {self.compiler!r}")
         if self.sanitizer not in SANITIZERS:
-            raise ValueError(f"[metal_emulator] sanitizer must be None, 'thread' or 'address', got {self.sanitizer!r}")
+            raise ValueError(f"[mtlemu] sanitizer must be None, 'thread' or 'address', got {self.sanitizer!r}")
         if self.sanitizer == "thread" and self.compiler != "clang":
-            raise ValueError("[metal_emulator] the ThreadSanitizer build needs compiler='clang'")
+            raise ValueError("[mtlemu] the ThreadSanitizer build needs compiler='clang'")
 
     @property
     def cxx(self) -> str:
@@ -107,6 +109,10 @@ class Toolchain:
         flags = ["-Wdouble-promotion", "-Werror=double-promotion"]
         if self.clang:
             flags += ["-Werror=unknown-attributes", "-Wno-duplicate-decl-specifier"]
+            # MSL 3.x is C++14 (specification, section 1.5): any construct of
+            # a later standard (if constexpr, inline variables, fold
+            # expressions, nested namespace definitions, ...) is an error.
+            flags += [f"-Werror=pre-c++{v}-compat{p}" for v in (17, 20, 23) for p in ("", "-pedantic")]
         else:
             flags += ["-Werror=attributes"]
         return flags
@@ -204,7 +210,7 @@ def _write_meta(meta_path: str, depfile: str | None):
 def _run(cmd: list[str], what: str):
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise CompileError(f"[metal_emulator] {what} failed", proc.stderr + proc.stdout, cmd)
+        raise CompileError(f"[mtlemu] {what} failed", proc.stderr + proc.stdout, cmd)
 
 
 def compile_object(tc: Toolchain, source: str, flags: list[str], what: str) -> str:

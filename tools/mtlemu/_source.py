@@ -102,7 +102,7 @@ def preprocess(cxx: str, path: str, include_dirs, defines, workdir: str) -> Sour
     cmd += ["-MD", "-MF", depfile, path, "-o", out]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise CompileError(f"[metal_emulator] preprocessing {path} failed", proc.stderr, cmd)
+        raise CompileError(f"[mtlemu] preprocessing {path} failed", proc.stderr, cmd)
     with open(out, encoding="utf-8", errors="surrogateescape") as f:
         text = f.read()
     deps = read_depfile(depfile)
@@ -196,7 +196,7 @@ class Tokens:
                 depth -= 1
                 if depth == 0:
                     return j
-        raise CompileError(f"[metal_emulator] unbalanced {opener!r}", self.diag(i, f"no matching {closer!r}"))
+        raise CompileError(f"[mtlemu] unbalanced {opener!r}", self.diag(i, f"no matching {closer!r}"))
 
     def diag(self, i: int, message: str) -> str:
         file, line = self.where(i)
@@ -401,11 +401,11 @@ def definitions_add(tk: Tokens, definitions, first: int, i: int, attrs):
     while tk.t(i) in ("static", "inline", "METAL_FUNC", "__attribute__"):
         i = tk.match(i + 1, ")") + 1 if tk.t(i) == "__attribute__" else i + 1
     if tk.t(i) != "void":
-        raise CompileError("[metal_emulator] cannot parse a kernel", tk.diag(i, "expected `void` after [[kernel]]"))
+        raise CompileError("[mtlemu] cannot parse a kernel", tk.diag(i, "expected `void` after [[kernel]]"))
     name_at = i + 1
     paren = name_at + 1
     if tk.t(paren) != "(":
-        raise CompileError("[metal_emulator] cannot parse a kernel", tk.diag(name_at, "expected the kernel's name and parameters"))
+        raise CompileError("[mtlemu] cannot parse a kernel", tk.diag(name_at, "expected the kernel's name and parameters"))
     close = tk.match(paren, ")")
     params = parse_params(tk, paren + 1, close)
     if tk.t(close + 1) != "{":
@@ -483,7 +483,7 @@ def parse_instantiation(tk: Tokens, first: int, i: int, attrs, definitions) -> t
         # void f<T>(params);
         close = semicolon - 1
         if tk.t(close) != ")":
-            raise CompileError("[metal_emulator] cannot parse a kernel instantiation", tk.diag(i, "expected `decltype(f<...>) f<...>;`"))
+            raise CompileError("[mtlemu] cannot parse a kernel instantiation", tk.diag(i, "expected `decltype(f<...>) f<...>;`"))
         depth, k = 0, close
         while k > i:
             if tk.t(k) == ")":
@@ -500,18 +500,18 @@ def parse_instantiation(tk: Tokens, first: int, i: int, attrs, definitions) -> t
     host = next((string_value(a) for n, a in attrs if n == "host_name"), None)
     if host is None:
         raise CompileError(
-            "[metal_emulator] kernel instantiation without a host name",
+            "[mtlemu] kernel instantiation without a host name",
             tk.diag(first, f"instantiation of kernel '{expr}' has no [[host_name(\"...\")]]"),
         )
     defs = [d for d in definitions.get(template_name, []) if d[4]]
     if not defs:
         raise CompileError(
-            "[metal_emulator] kernel instantiation of an unknown template",
+            "[mtlemu] kernel instantiation of an unknown template",
             tk.diag(first, f"'{template_name}' is not a kernel template ([[kernel]] template <...> void {template_name}(...)) of this file"),
         )
     if len(defs) > 1:
         raise CompileError(
-            "[metal_emulator] overloaded kernel template",
+            "[mtlemu] overloaded kernel template",
             tk.diag(first, f"kernel template '{template_name}' is defined more than once; the emulator cannot tell which one is instantiated"),
         )
     params = defs[0][1]
