@@ -119,6 +119,8 @@ True
       },
       "The launch plan of the fused Metal kernel (csrc/metal/plan.h).");
   m.def("_fused_supported", &mlx_expm::metal::fused_supported);
+  m.def("_fused_kernel_runs_here", &mlx_expm::fused_kernel_runs_here,
+        "Whether this GPU runs the fused kernel (a Metal build, Apple7 family or later).");
   m.def(
       "_cpu_plans",
       [](mx::array a) {

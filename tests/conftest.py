@@ -20,25 +20,40 @@ def pytest_addoption(parser):
                      default=float(os.environ.get("STRESS_SECONDS", "10")),
                      help="how long each timed test of tests/stress runs (default 10, or "
                           "$STRESS_SECONDS)")
-    parser.addoption("--default-device", choices=("cpu", "gpu"), default="cpu",
-                     help="MLX's default device while each test runs (default cpu). Every "
-                          "call of the op under test names its stream, so the suite must "
-                          "pass with gpu too, where MLX has a GPU backend (the macOS "
-                          "workflow runs both)")
+    parser.addoption("--default-device", choices=("mlx", "cpu", "gpu"), default="mlx",
+                     help="MLX's default device for the tests marked device('any') "
+                          "(default: MLX's own, the GPU on a Mac)")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "tsan: runs a ThreadSanitizer build of the Metal emulator")
     config.addinivalue_line("markers", "stress: the stress suite (tests/stress)")
+    config.addinivalue_line("markers", "device(name): the device a test means: 'cpu', 'gpu', or "
+                                       "'any' (it must pass on whichever is MLX's default)")
     if config.getoption("--default-device") == "gpu" and not mx.is_available(mx.gpu):
         raise pytest.UsageError("--default-device=gpu: this MLX has no GPU backend")
 
 
+def pytest_collection_modifyitems(items):
+    """Every test says which device it means: on a Mac MLX's default device
+    is the GPU, where a test written for the CPU would test another path, or
+    fail on float64."""
+    for item in items:
+        marker = item.get_closest_marker("device")
+        if marker is None or marker.args[0] not in ("cpu", "gpu", "any"):
+            raise pytest.UsageError(f"{item.nodeid}: mark it pytest.mark.device('cpu'|'gpu'|'any')")
+
+
 @pytest.fixture(autouse=True)
 def default_device(request):
-    """Each test runs with the default device the suite chooses, never the one
-    MLX would pick (the GPU on every Mac, the CPU on Linux)."""
+    """MLX's default device while the test runs: the one it names; for 'any',
+    --default-device (MLX's own by default). A GPU test without a GPU skips
+    on its own (tests/test_gpu.py), so the default stays then."""
+    name = request.node.get_closest_marker("device").args[0]
+    if name == "any":
+        name = request.config.getoption("--default-device")
     previous = mx.default_device()
-    mx.set_default_device(getattr(mx, request.config.getoption("--default-device")))
+    if name in ("cpu", "gpu") and mx.is_available(getattr(mx, name)):
+        mx.set_default_device(getattr(mx, name))
     yield
     mx.set_default_device(previous)

@@ -9,6 +9,8 @@ import pytest
 from accuracy import DTYPES, case, case_names, error, to_mlx, to_numpy, tolerance
 from mlx_expm_ext import matrix_exp
 
+pytestmark = pytest.mark.device("cpu")
+
 PARAMS = [(dtype, name) for dtype in DTYPES for name in case_names(dtype)]
 
 

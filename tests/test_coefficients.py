@@ -13,6 +13,8 @@ import pytest
 
 from cases import THETA
 
+pytestmark = pytest.mark.device("cpu")
+
 HEADER = pathlib.Path(__file__).parents[1] / "metal" / "matrix_exp_constants.h"
 SOURCE = HEADER.read_text()
 mpmath.mp.dps = 50

@@ -10,6 +10,8 @@ from accuracy import case, case_names, error, to_mlx, tolerance
 from mlx_expm_ext import _ext, matrix_exp
 from samples import MIXED_NORMS, random_matrices
 
+pytestmark = pytest.mark.device("cpu")
+
 
 def composed(x):
     return _ext._matrix_exp_composed(x, stream=mx.cpu)

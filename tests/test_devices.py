@@ -5,6 +5,10 @@ a call meant for the CPU would test another path or refuse float64."""
 import ast
 import pathlib
 
+import pytest
+
+pytestmark = pytest.mark.device("any")
+
 ROOT = pathlib.Path(__file__).parents[1]
 OPS = {"matrix_exp", "_matrix_exp_composed", "frechet"}
 # A call whose device is named another way says so in a comment on its last

@@ -4,7 +4,12 @@ import doctest
 import pathlib
 import re
 
+import mlx.core as mx
+import pytest
+
 import mlx_expm_ext
+
+pytestmark = pytest.mark.device("any")
 
 README = pathlib.Path(__file__).parents[1] / "README.md"
 
@@ -13,7 +18,6 @@ def test_readme_example_runs():
     block = re.search(r"## Example\n\n```python\n(.*?)```", README.read_text(), re.S).group(1)
     namespace = {}
     exec(block, namespace)
-    import mlx.core as mx
     r = namespace["rotations"]
     assert r.shape == (3, 2, 2)
     eye = mx.broadcast_to(mx.eye(2), (3, 2, 2))

@@ -8,6 +8,8 @@ import pytest
 
 from mlx_expm_ext import matrix_exp
 
+pytestmark = pytest.mark.device("any")
+
 
 @pytest.mark.parametrize("shape", [(), (3,), (0,)])
 def test_fewer_than_two_dimensions(shape):
@@ -47,7 +49,7 @@ def test_gpu_stream_without_gpu_backend():
         matrix_exp(mx.eye(2), stream=mx.gpu)
 
 
-@pytest.mark.skipif(not mx.metal.is_available(), reason="needs MLX's Metal backend")
+@pytest.mark.skipif(not mx.is_available(mx.gpu), reason="needs a GPU backend of MLX")
 def test_float64_on_the_gpu():
     with pytest.raises(ValueError, match="float64 is not supported on the GPU"):
         matrix_exp(mx.eye(2, dtype=mx.float64), stream=mx.gpu)

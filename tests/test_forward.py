@@ -12,6 +12,8 @@ from reference import expm_hi_lo
 from mlx_expm_ext import matrix_exp
 from samples import DTYPES, MIXED_NORMS, random_matrices, samples
 
+pytestmark = pytest.mark.device("cpu")
+
 
 def one_by_one(x):
     """matrix_exp of each matrix of x separately, from a contiguous copy."""

@@ -15,6 +15,8 @@ from accuracy import to_numpy
 from mlx_expm_ext import matrix_exp
 from samples import REAL_DTYPES
 
+pytestmark = pytest.mark.device("cpu")
+
 EPS = {mx.float32: 2.0**-24, mx.float64: 2.0**-53, mx.complex64: 2.0**-24}
 
 

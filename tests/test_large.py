@@ -17,6 +17,8 @@ import mlx_expm_ext
 from accuracy import C, UNIT_ROUNDOFF
 from reference import relative_error
 
+pytestmark = pytest.mark.device("cpu")
+
 
 def symmetric_batch(batch, n, seed):
     rng = np.random.default_rng(seed)

@@ -11,6 +11,8 @@ import pytest
 from mlx_expm_ext import _ext, matrix_exp
 from subprocesses import run_python
 
+pytestmark = pytest.mark.device("cpu")
+
 
 def test_scratch_memory_is_mlx_memory():
     """A (1, 512, 512) float32 exp uses 8 work matrices of 1 MB (8 MB of

@@ -20,8 +20,9 @@ from mlx_expm_ext import _ext, matrix_exp
 from reference import relative_error
 from samples import MIXED_NORMS
 
-pytestmark = pytest.mark.skipif(bool(metal_emulator.available()),
-                                reason=str(metal_emulator.available()))
+pytestmark = [pytest.mark.device("cpu"),
+              pytest.mark.skipif(bool(metal_emulator.available()),
+                                 reason=str(metal_emulator.available()))]
 
 MAX_N = 32
 

@@ -8,6 +8,8 @@ import pytest
 
 from mlx_expm_ext import _ext
 
+pytestmark = pytest.mark.device("cpu")
+
 ROOT = pathlib.Path(__file__).parents[1]
 METAL = (ROOT / "metal" / "matrix_exp.metal").read_text()
 PARAMS = (ROOT / "metal" / "matrix_exp_params.h").read_text()

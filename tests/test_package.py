@@ -12,6 +12,8 @@ import pytest
 import mlx_expm_ext
 from mlx_expm_ext import _build_config
 
+pytestmark = pytest.mark.device("any")
+
 
 def test_built_for_the_running_mlx():
     assert _build_config.MLX_VERSION == mx.__version__

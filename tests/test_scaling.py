@@ -19,6 +19,8 @@ from cases import THETA
 import mlx_expm_ext
 from mlx_expm_ext import _ext
 
+pytestmark = pytest.mark.device("cpu")
+
 DEGREES = (1, 2, 4, 8, 12, 18)
 
 

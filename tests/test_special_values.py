@@ -13,6 +13,8 @@ from accuracy import to_numpy
 from mlx_expm_ext import _ext, matrix_exp
 from samples import DTYPES, random_matrices
 
+pytestmark = pytest.mark.device("cpu")
+
 NONFINITE = [np.nan, np.inf, -np.inf]
 
 

@@ -21,6 +21,8 @@ from accuracy import to_numpy, tolerance
 from mlx_expm_ext import matrix_exp
 from samples import random_matrices
 
+pytestmark = pytest.mark.device("cpu")
+
 NAMES = {mx.float32: "float32", mx.float64: "float64", mx.complex64: "complex64"}
 
 

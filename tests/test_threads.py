@@ -14,6 +14,8 @@ from mlx_expm_ext import _ext, matrix_exp
 from samples import random_matrices
 from subprocesses import check_python, run_python
 
+pytestmark = pytest.mark.device("cpu")
+
 
 def cpus():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

@@ -17,6 +17,8 @@ from mlx_expm_ext import matrix_exp
 from reference import relative_error
 from samples import random_matrices, samples
 
+pytestmark = pytest.mark.device("cpu")
+
 FRECHET = sorted({(k.split("/")[1], k.split("/")[2]) for k in references()
                   if k.startswith("frechet/") and k.endswith("/e")})
 

@@ -8,8 +8,11 @@ import time
 
 import mlx.core as mx
 import numpy as np
+import pytest
 
 from calls import all_calls
+
+pytestmark = pytest.mark.device("cpu")
 
 THREADS = 4
 

@@ -8,6 +8,8 @@ import pytest
 
 from subprocesses import check_python
 
+pytestmark = pytest.mark.device("cpu")
+
 LOOP = """
     import time
     import mlx.core as mx

@@ -23,6 +23,8 @@ import scipy.linalg
 from accuracy import C, HALF_ROUNDOFF, UNIT_ROUNDOFF, to_numpy
 from mlx_expm_ext import matrix_exp
 
+pytestmark = pytest.mark.device("cpu")
+
 DTYPES = {"float32": mx.float32, "float64": mx.float64, "complex64": mx.complex64,
           "float16": mx.float16, "bfloat16": mx.bfloat16}
 
