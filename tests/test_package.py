@@ -1,7 +1,6 @@
 """The package: its pinned MLX version and its typing files."""
 
 import ctypes
-import os
 import pathlib
 import subprocess
 import sys
@@ -61,9 +60,11 @@ def registries():
 
 
 def test_shares_nanobind_registry_with_mlx():
-    """One nanobind registry in the process: mlx.core's, which _ext joined."""
-    assert len(registries()) == 1
-    assert next(iter(registries())).endswith("_mlx__")
+    """One nanobind registry of the domain mlx in the process: mlx.core's,
+    which _ext joined (an _ext of another nanobind ABI would add a second
+    one). Other nanobind packages have registries of their own domains."""
+    assert mlx_expm_ext.matrix_exp(mx.eye(2), stream=mx.cpu).shape == (2, 2)
+    assert len([name for name in registries() if name.endswith("_mlx__")]) == 1
 
 
 FAKE_EXT = '''
@@ -121,13 +122,3 @@ def test_stubs_type_check(tmp_path):
         assert (result.returncode == 0) == ok, result.stdout + result.stderr
         if not ok:
             assert "matrix_exp" in result.stdout and "list" in result.stdout
-
-
-def test_imported_from_the_installed_package():
-    """The tests run against the installed package (under .ci/check_wheel, the
-    wheel's own virtual environment), never against the source tree."""
-    location = pathlib.Path(mlx_expm_ext.__file__).resolve()
-    assert "site-packages" in location.parts
-    expected = os.environ.get("MLX_EXPM_EXPECT_INSTALLED")
-    if expected:
-        assert location.is_relative_to(pathlib.Path(expected).resolve())

@@ -1,0 +1,7 @@
+// Stand-in for the macOS SDK's <dispatch/dispatch.h>: the two libdispatch
+// object types metal-cpp's headers name (in C++ they are pointers to the
+// structs dispatch_queue_s and dispatch_data_s, as here).
+#pragma once
+
+typedef struct dispatch_queue_s* dispatch_queue_t;
+typedef struct dispatch_data_s* dispatch_data_t;
