@@ -6,12 +6,10 @@
 #include <nanobind/stl/vector.h>
 #include <nanobind/stl/variant.h>
 
-#include "composed.h"
 #include "cpu/job.h"
 #include "cpu/parallel.h"
 #include "matrix_exp.h"
 #include "metal/plan.h"
-#include "mlx/transforms.h"
 
 namespace nb = nanobind;
 namespace mx = mlx::core;
@@ -94,15 +92,6 @@ True
 
   // Test hooks, not public API.
   m.def(
-      "_matrix_exp_composed",
-      [](const mx::array& a, mx::StreamOrDevice s) {
-        return mlx_expm::matrix_exp_composed(a, mx::to_stream(s));
-      },
-      nb::arg(),
-      nb::kw_only(),
-      "stream"_a = nb::none(),
-      "exp(A) from MLX operations: the path of GPUs without the fused kernel.");
-  m.def(
       "_fused_plan",
       [](const std::string& dtype, int n, int64_t count, int64_t batch_stride,
          int64_t row_stride, int64_t col_stride, int max_threads) {
@@ -121,18 +110,8 @@ True
   m.def("_fused_supported", &mlx_expm::metal::fused_supported);
   m.def("_fused_kernel_runs_here", &mlx_expm::fused_kernel_runs_here,
         "Whether this GPU runs the fused kernel (a Metal build, Apple7 family or later).");
-  m.def(
-      "_cpu_plans",
-      [](mx::array a) {
-        if (a.ndim() < 2 || a.shape(-1) != a.shape(-2) || a.shape(-1) < 2) {
-          throw std::invalid_argument("[_cpu_plans] Expected matrices (..., n, n) with n >= 2.");
-        }
-        mx::eval(a);
-        const mlx_expm::cpu::BatchLayout layout(a);
-        return mlx_expm::cpu::plans_on_this_cpu(
-            {a.dtype(), a.data<void>(), layout, nullptr, layout, nullptr});
-      },
-      "(degree, squarings) of the Taylor scheme the CPU kernels run on each matrix.");
+  m.def("_cpu_plans", &mlx_expm::cpu::plans,
+        "(degree, squarings) of the Taylor scheme the CPU kernels run on each matrix.");
   m.def("_max_threads", &mlx_expm::cpu::max_threads,
         "The threads the CPU kernels use (MLX_EXPM_NUM_THREADS, capped at the CPUs).");
 }

@@ -1,13 +1,12 @@
-// The matrix_exp op: argument checks, dtype promotion and the cases that need
-// no primitive. Messages follow MLX's "[op] what was expected, what was got".
+// The matrix_exp op: argument checks, dtype promotion, the cases that need no
+// primitive, and where each call runs. Messages follow MLX's "[op] what was
+// expected, what was got".
 
 #include <sstream>
 #include <stdexcept>
 
 #include "block_matrix.h"
-#include "composed.h"
 #include "cpu/parallel.h"
-#include "cpu/sizes.h"
 #include "matrix_exp.h"
 #include "metal/plan.h"
 
@@ -41,12 +40,10 @@ void check_square(const mx::array& a) {
 }
 
 // Integers and bool compute in float32 (MLX's promotion for inexact ops).
-// Also checks the device: float64 has no GPU kernel, and a bad
-// MLX_EXPM_NUM_THREADS is reported here, at the call, for the CPU.
+// Also checks the device: float64 is refused on the GPU, as MLX refuses it,
+// and a bad MLX_EXPM_NUM_THREADS is reported here, at the call.
 mx::Dtype result_dtype(mx::Dtype in, const mx::Stream& s) {
-  if (s.device == mx::Device::cpu) {
-    cpu::max_threads();
-  }
+  cpu::max_threads();
   mx::Dtype out = mx::issubdtype(in, mx::inexact) ? in : mx::float32;
   if (out == mx::float64 && s.device == mx::Device::gpu) {
     throw std::invalid_argument(
@@ -56,16 +53,20 @@ mx::Dtype result_dtype(mx::Dtype in, const mx::Stream& s) {
   return out;
 }
 
-// On the GPU: the fused Metal kernel where it applies (it takes a
-// (count, n, n) array), else the composition of MLX operations.
-mx::array matrix_exp_gpu(const mx::array& x, mx::Stream stream) {
-  const int n = x.shape(-1);
-  if (!fused_kernel_runs_here() || !metal::fused_supported(kernel_dtype_name(x.dtype()), n)) {
-    return matrix_exp_composed(x, stream);
-  }
-  auto flat = mx::reshape(x, {-1, n, n}, stream);
-  auto out = mx::array(flat.shape(), flat.dtype(), std::make_shared<MatrixExp>(stream), {flat});
-  return mx::reshape(out, x.shape(), stream);
+// Where a call runs, decided here and only here (README, "Devices"):
+// - on a CPU stream, the CPU kernels (cpu/eval.cpp);
+// - on a GPU stream where the fused Metal kernel applies (fused): that kernel;
+// - any other GPU case (n > 32, complex64, a GPU below the Apple7 family,
+//   CUDA): the CPU kernels, as a node of the graph on MLX's default CPU
+//   stream. No host synchronisation, also under mx.compile and mx.vmap; on
+//   Apple silicon's unified memory no copy either.
+bool fused(mx::Dtype dtype, int n, const mx::Stream& s) {
+  return s.device == mx::Device::gpu && fused_kernel_runs_here() &&
+      metal::fused_supported(kernel_dtype_name(dtype), n);
+}
+
+mx::Stream cpu_stream_for(const mx::Stream& s) {
+  return s.device == mx::Device::cpu ? s : mx::default_stream(mx::Device::cpu);
 }
 
 } // namespace
@@ -90,38 +91,17 @@ mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s) {
   if (x.size() == 0) {
     return mx::zeros(x.shape(), x.dtype(), stream);
   }
-  if (stream.device == mx::Device::gpu) {
-    return matrix_exp_gpu(x, stream);
+  const int n = x.shape(-1);
+  if (fused(x.dtype(), n, stream)) { // the kernel takes a (count, n, n) array
+    auto flat = mx::reshape(x, {-1, n, n}, stream);
+    auto out = mx::array(flat.shape(), flat.dtype(), std::make_shared<MatrixExp>(stream), {flat});
+    return mx::reshape(out, x.shape(), stream);
   }
-  // Under a transformation a vjp may follow, and may want the tape.
-  const bool with_tape = x.is_tracer() && x.shape(-1) >= cpu::kTapeMinN;
-  return matrix_exp_outputs(x, stream, with_tape, false)[0];
+  return mx::array(x.shape(), x.dtype(), std::make_shared<MatrixExp>(cpu_stream_for(stream)), {x});
 }
 
-std::vector<mx::array>
-matrix_exp_outputs(const mx::array& x, mx::Stream s, bool with_tape, bool record) {
-  auto primitive = std::make_shared<MatrixExp>(s, with_tape, record);
-  if (!with_tape) {
-    return {mx::array(x.shape(), x.dtype(), std::move(primitive), {x})};
-  }
-  auto shapes = primitive->output_shapes({x});
-  return mx::array::make_arrays(std::move(shapes), {x.dtype(), tape_dtype(x.dtype())}, primitive, {x});
-}
-
-mx::Dtype tape_dtype(mx::Dtype dtype) {
-  return dtype == mx::float16 || dtype == mx::bfloat16 ? mx::float32 : dtype;
-}
-
-std::vector<mx::Shape> MatrixExp::output_shapes(const std::vector<mx::array>& inputs) {
-  auto shape = inputs[0].shape();
-  if (!with_tape_) {
-    return {shape};
-  }
-  auto tape = shape;
-  tape[tape.size() - 2] *= cpu::kTapeProducts;
-  return {shape, tape};
-}
-
+// On the GPU, L(A, E) is a block of exp([[A, E], [0, A]]) (block_matrix.h)
+// where the fused kernel takes that 2n x 2n matrix; else the CPU's dual scheme.
 mx::array matrix_exp_frechet(const mx::array& a, const mx::array& e, mx::StreamOrDevice s) {
   check_square(a);
   auto stream = mx::to_stream(s);
@@ -130,32 +110,11 @@ mx::array matrix_exp_frechet(const mx::array& a, const mx::array& e, mx::StreamO
   if (inputs[0].size() == 0) {
     return mx::zeros(inputs[0].shape(), dtype, stream);
   }
-  if (stream.device == mx::Device::gpu) { // no Frechet kernel on the GPU yet
-    auto exp_block = matrix_exp(upper_block(inputs[0], inputs[1], stream), stream);
-    return block(exp_block, 0, 1, stream);
+  if (fused(dtype, 2 * a.shape(-1), stream)) {
+    return block(matrix_exp(upper_block(inputs[0], inputs[1], stream), stream), 0, 1, stream);
   }
   auto shape = inputs[0].shape();
-  return mx::array(shape, dtype, std::make_shared<MatrixExpFrechet>(stream), std::move(inputs));
-}
-
-// Under vmap, a, e and the tape may differ in their leading axes (size 1 for
-// an unbatched input): they are broadcast to one batch, in place.
-mx::array matrix_exp_frechet_taped(
-    const mx::array& a,
-    const mx::array& e,
-    const mx::array& tape,
-    mx::Stream s) {
-  auto batch_of = [](const mx::array& x) { return mx::Shape(x.shape().begin(), x.shape().end() - 2); };
-  auto batch = mx::broadcast_shapes(mx::broadcast_shapes(batch_of(a), batch_of(e)), batch_of(tape));
-  auto with_matrix = [&](const mx::array& x) {
-    auto shape = batch;
-    shape.push_back(x.shape(-2));
-    shape.push_back(x.shape(-1));
-    return mx::broadcast_to(x, shape, s);
-  };
-  std::vector<mx::array> inputs = {with_matrix(a), with_matrix(e), with_matrix(tape)};
-  auto shape = inputs[0].shape();
-  return mx::array(shape, a.dtype(), std::make_shared<MatrixExpFrechet>(s), std::move(inputs));
+  return mx::array(shape, dtype, std::make_shared<MatrixExpFrechet>(cpu_stream_for(stream)), std::move(inputs));
 }
 
 } // namespace mlx_expm

@@ -1,12 +1,11 @@
 // The matrix_exp op and its primitives.
 //
-// The ops (matrix_exp.cpp) check and prepare their inputs; the primitives
-// evaluate on the CPU (cpu/eval.cpp) or on the GPU (metal/eval.cpp), and
-// know their derivatives and batching rules (primitive.cpp).
+// The ops (matrix_exp.cpp) check and prepare their inputs and choose where
+// each call runs (route); the primitives evaluate on the CPU (cpu/eval.cpp)
+// or on the GPU (metal/eval.cpp), and know their derivatives and batching
+// rules (primitive.cpp).
 
 #pragma once
-
-#include <atomic>
 
 #include "mlx/ops.h"
 #include "mlx/primitives.h"
@@ -19,25 +18,8 @@ namespace mx = mlx::core;
 mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s = {});
 
 // The Frechet derivative L(A, E) of exp at A in direction E, for each pair of
-// matrices of a and e (same shape and dtype).
+// matrices of a and e (broadcast against each other).
 mx::array matrix_exp_frechet(const mx::array& a, const mx::array& e, mx::StreamOrDevice s = {});
-
-// The outputs of a MatrixExp on x (an input the op has checked and cast on
-// a CPU stream): exp(A) and, with_tape, the tape (cpu/tape.h), which the
-// primitive records if `record`.
-std::vector<mx::array>
-matrix_exp_outputs(const mx::array& x, mx::Stream s, bool with_tape, bool record);
-
-// The tape's dtype for an input of this dtype: the compute type.
-mx::Dtype tape_dtype(mx::Dtype dtype);
-
-// L(A, E) from the tape of exp(A): a, e and tape as matrix_exp_outputs and
-// the vjp (primitive.cpp) make them.
-mx::array matrix_exp_frechet_taped(
-    const mx::array& a,
-    const mx::array& e,
-    const mx::array& tape,
-    mx::Stream s);
 
 // "(2, 3)": a shape as Python writes it, for error messages.
 std::string shape_string(const mx::Shape& shape);
@@ -50,8 +32,8 @@ std::string kernel_dtype_name(mx::Dtype dtype);
 // Metal 3.1). The paravirtual GPUs of hosted macOS VMs report a lower family.
 bool fused_kernel_runs_here();
 
-// What both primitives share: evaluation on each backend, a first output
-// shaped like the first input.
+// What both primitives share: evaluation on each backend, an output shaped
+// like the first input.
 class MatrixExpPrimitive : public mx::Primitive {
  public:
   using array = mx::array; // for MLX's DEFINE_* macros below
@@ -69,48 +51,24 @@ class MatrixExpPrimitive : public mx::Primitive {
   bool is_equivalent(const mx::Primitive&) const override {
     return true;
   }
-
- protected:
-  // Whether eval_cpu writes the tape output (cpu/tape.h).
-  virtual bool records_tape() const {
-    return false;
-  }
 };
 
-// exp(A): input A. On the CPU under a transformation, with a second output,
-// the tape (cpu/tape.h): the results of the scheme's products, written only
-// once a vjp has asked for them (primitive.cpp), read by that vjp.
+// exp(A): input A. On the GPU only the fused kernel evaluates it, on a
+// (count, n, n) input.
 class MatrixExp : public MatrixExpPrimitive {
  public:
-  MatrixExp(mx::Stream stream, bool with_tape = false, bool record = false)
-      : MatrixExpPrimitive(stream), with_tape_(with_tape), record_(record) {}
+  using MatrixExpPrimitive::MatrixExpPrimitive;
   DEFINE_VMAP()
   DEFINE_GRADS()
 
   const char* name() const override {
     return "MatrixExp";
   }
-
-  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override;
-
-  bool is_equivalent(const mx::Primitive& other) const override {
-    const auto& o = static_cast<const MatrixExp&>(other);
-    return with_tape_ == o.with_tape_ && record_ == o.record_;
-  }
-
- protected:
-  bool records_tape() const override {
-    return record_;
-  }
-
- private:
-  bool with_tape_;
-  std::atomic<bool> record_;
 };
 
-// L(A, E): inputs A and E, and possibly the tape of exp(A). Evaluated by
-// differentiating every product of the Taylor scheme (cpu/taylor.h), at
-// about three times the cost of exp(A), two with the tape.
+// L(A, E): inputs A and E (same shape). Evaluated on the CPU by
+// differentiating every product of the Taylor scheme
+// (metal/matrix_exp_scheme.h), at about three times the cost of exp(A).
 class MatrixExpFrechet : public MatrixExpPrimitive {
  public:
   using MatrixExpPrimitive::MatrixExpPrimitive;

@@ -35,32 +35,16 @@ std::vector<mx::array> MatrixExp::jvp(
     const std::vector<mx::array>& primals,
     const std::vector<mx::array>& tangents,
     const std::vector<int>&) {
-  auto s = stream();
-  auto l = matrix_exp_frechet(primals[0], tangents[0], s);
-  if (!with_tape_) {
-    return {l};
-  }
-  // The tape is a cache of exp's intermediates, not a value of its own: no
-  // derivative flows through it (its consumer is differentiated through A).
-  return {l, mx::zeros(output_shapes(primals)[1], tape_dtype(primals[0].dtype()), s)};
+  return {matrix_exp_frechet(primals[0], tangents[0], stream())};
 }
 
-// <G, L(A, E)> = <L(A^H, G), E> for the real inner product Re tr(X^H Y), and
-// L(A^H, G) = L(A, G^H)^H: with the tape of exp(A), the vjp replays the
-// forward's products instead of forming them again. The tape is asked for
-// only while the forward is still unevaluated: eval_cpu then records it.
+// <G, L(A, E)> = <L(A^H, G), E> for the real inner product Re tr(X^H Y).
 std::vector<mx::array> MatrixExp::vjp(
     const std::vector<mx::array>& primals,
     const std::vector<mx::array>& cotangents,
     const std::vector<int>&,
-    const std::vector<mx::array>& outputs) {
+    const std::vector<mx::array>&) {
   auto s = stream();
-  if (with_tape_ && outputs[0].status() == mx::array::Status::unscheduled) {
-    record_ = true;
-    auto tape = mx::stop_gradient(outputs[1], s);
-    auto l = matrix_exp_frechet_taped(primals[0], adjoint(cotangents[0], s), tape, s);
-    return {adjoint(l, s)};
-  }
   return {matrix_exp_frechet(adjoint(primals[0], s), cotangents[0], s)};
 }
 
@@ -70,11 +54,7 @@ std::pair<std::vector<mx::array>, std::vector<int>> MatrixExp::vmap(
     const std::vector<mx::array>& inputs,
     const std::vector<int>& axes) {
   auto s = stream();
-  auto x = batch_first(inputs[0], axes[0], s);
-  if (!with_tape_) {
-    return {{matrix_exp(x, s)}, {0}};
-  }
-  return {matrix_exp_outputs(x, s, true, record_), {0, 0}};
+  return {{matrix_exp(batch_first(inputs[0], axes[0], s), s)}, {0}};
 }
 
 // dL = L(X, dX) top-right, X = [[A, E], [0, A]], dX = [[dA, dE], [0, dA]].
@@ -85,10 +65,8 @@ std::vector<mx::array> MatrixExpFrechet::jvp(
   auto s = stream();
   mx::array da = mx::zeros_like(primals[0], s);
   mx::array de = mx::zeros_like(primals[1], s);
-  for (size_t i = 0; i < argnums.size(); ++i) { // none through a tape (input 2)
-    if (argnums[i] < 2) {
-      (argnums[i] == 0 ? da : de) = tangents[i];
-    }
+  for (size_t i = 0; i < argnums.size(); ++i) {
+    (argnums[i] == 0 ? da : de) = tangents[i];
   }
   auto x = upper_block(primals[0], primals[1], s);
   auto dx = upper_block(da, de, s);
@@ -110,13 +88,7 @@ std::vector<mx::array> MatrixExpFrechet::vjp(
   auto y = matrix_exp_frechet(adjoint(x, s), h_block, s);
   std::vector<mx::array> grads;
   for (int arg : argnums) {
-    if (arg == 0) {
-      grads.push_back(mx::add(block(y, 0, 0, s), block(y, 1, 1, s), s));
-    } else if (arg == 1) {
-      grads.push_back(block(y, 0, 1, s));
-    } else { // the tape
-      grads.push_back(mx::zeros_like(primals[2], s));
-    }
+    grads.push_back(arg == 0 ? mx::add(block(y, 0, 0, s), block(y, 1, 1, s), s) : block(y, 0, 1, s));
   }
   return grads;
 }
@@ -127,9 +99,6 @@ std::pair<std::vector<mx::array>, std::vector<int>> MatrixExpFrechet::vmap(
   auto s = stream();
   auto a = batch_first(inputs[0], axes[0], s);
   auto e = batch_first(inputs[1], axes[1], s);
-  if (inputs.size() > 2) {
-    return {{matrix_exp_frechet_taped(a, e, batch_first(inputs[2], axes[2], s), s)}, {0}};
-  }
   return {{matrix_exp_frechet(a, e, s)}, {0}};
 }
 

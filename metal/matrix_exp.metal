@@ -2,7 +2,7 @@
 // matrix of the batch, one simdgroup per matrix, several matrices per
 // threadgroup (see matrix_exp.h; the host side is csrc/metal/).
 //
-// Threadgroup memory `scratch`: simdgroups_per_threadgroup * kSlots * P * P
+// Threadgroup memory `scratch`: simdgroups_per_threadgroup * kNumSlots * P * P
 // floats, set by the host (csrc/metal/plan.cpp). Buffer indices are those of
 // matrix_exp_params.h (tests/test_metal_plan.py checks that they agree).
 
@@ -25,7 +25,7 @@ template <typename T, int P>
   if (b >= params.count) {
     return;
   }
-  const Workspace<P> ws{scratch + simd_group * mp::kSlots * P * P, lane};
+  const Workspace<P> ws{scratch + simd_group * ms::kNumSlots * P * P, lane, int(params.n)};
   matrix_exp_one<T, P>(in, out, params, b, ws);
 }
 

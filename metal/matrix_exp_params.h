@@ -25,12 +25,10 @@ MATRIX_EXP_CONSTANT int kOutputBuffer = 1;
 MATRIX_EXP_CONSTANT int kParamsBuffer = 2;
 MATRIX_EXP_CONSTANT int kScratchMemory = 0;
 
-// Work matrices per matrix in threadgroup memory (A, A2, A3, A6, B0, B1, R).
-MATRIX_EXP_CONSTANT int kSlots = 7;
-
 // The fused kernel pads n up to a multiple of the 8 x 8 simdgroup matrices,
-// at most kMaxPadded: 7 slots of 32 x 32 floats are 28 KiB of the 32 KiB of
-// threadgroup memory Apple GPUs give a threadgroup.
+// at most kMaxPadded: the scheme's 7 slots (matrix_exp_scheme.h, kNumSlots) of
+// 32 x 32 floats are 28 KiB of the 32 KiB of threadgroup memory Apple GPUs
+// give a threadgroup.
 MATRIX_EXP_CONSTANT int kTile = 8;
 MATRIX_EXP_CONSTANT int kMaxPadded = 32;
 MATRIX_EXP_CONSTANT int kSimdWidth = 32;

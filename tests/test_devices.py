@@ -10,7 +10,7 @@ import pytest
 pytestmark = pytest.mark.device("any")
 
 ROOT = pathlib.Path(__file__).parents[1]
-OPS = {"matrix_exp", "_matrix_exp_composed", "frechet"}
+OPS = {"matrix_exp", "frechet"}
 # A call whose device is named another way says so in a comment on its last
 # line: "# device: <how>".
 EXEMPT = "# device: "

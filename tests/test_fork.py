@@ -49,8 +49,7 @@ FORK = """
 """
 
 # Four-thread paths: lanes, loops, BLAS with a matrix per thread, BLAS with
-# the products split over threads, and derivatives (the dual scheme; the tape
-# from n = 64).
+# the products split over threads, and derivatives (the dual scheme).
 PATHS = [
     ((10000, 3, 3), "float32", "exp"),
     ((1024, 16, 16), "float32", "exp"),

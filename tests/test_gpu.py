@@ -90,8 +90,8 @@ def test_mixed_norms_and_nan_on_the_gpu(n):
 def test_fused_kernel_runs_where_required():
     """Where the GPU is an Apple7 family or later (M1 on), the fused kernel
     runs; the self-hosted Apple-silicon job sets MLX_EXPM_REQUIRE_FUSED_KERNEL=1
-    so that it cannot pass on the composed path alone (hosted runners'
-    paravirtual GPUs take that path, correctly)."""
+    so that it cannot pass on the CPU kernels alone (hosted runners'
+    paravirtual GPUs take them, correctly)."""
     runs = _ext._fused_kernel_runs_here()
     print(f"fused kernel runs here: {runs}; {mx.metal.device_info()}")
     if os.environ.get("MLX_EXPM_REQUIRE_FUSED_KERNEL") == "1":

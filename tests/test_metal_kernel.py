@@ -5,16 +5,12 @@ references with the tolerance of tests/accuracy.py, and against the CPU
 primitive on the shared samples. What this cannot check (Apple's compiler,
 the GPU's arithmetic, speed) is for the macOS workflow (.github/workflows)."""
 
-import pathlib
-import struct
-
 import mlx.core as mx
 import numpy as np
 import pytest
 
 import metal_emulator
 from accuracy import case, case_names, tolerance
-from cases import overscaled
 from metal_emulator import matrix_exp as emulated
 from mlx_expm_ext import _ext, matrix_exp
 from reference import relative_error
@@ -167,47 +163,3 @@ def test_no_data_race_under_thread_sanitizer(n):
     a = random_batch((3, n, n), [0.3, 4.0, 60.0], 20 + n)
     out = emulated(a, sanitizer="thread")
     assert np.array_equal(out, emulated(a))
-
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-PLANS_SOURCE = ROOT / "tests" / "metal" / "matrix_exp_plans.metal"
-
-
-def kernel_plans(a):
-    """(degree, squarings) the fused kernel's planner (load_matrix +
-    plan_scheme) takes for each float32 matrix of a (count, n, n), 9 <= n <= 32."""
-    count, n, _ = a.shape
-    padded = 16 if n <= 16 else 32
-    out = metal_emulator.run(
-        PLANS_SOURCE, f"matrix_exp_plans_{padded}",
-        {0: np.ascontiguousarray(a, np.float32), 1: np.zeros((count, 2), np.int32),
-         2: struct.pack("<5q", n, count, n * n, n, 1)},
-        {0: 7 * padded * padded * 4}, groups=(count, 1, 1), threads=(32, 1, 1),
-        include_dirs=[ROOT / "metal"])[1]
-    return [tuple(int(v) for v in row) for row in out]
-
-
-@pytest.mark.parametrize("n", [9, 16, 24, 32])
-def test_kernel_plans_match_the_cpu(n):
-    """The GPU reduces overscaling as the CPU does (Al-Mohy & Higham's alpha):
-    same degree and squarings for overscaled, random, nilpotent and huge
-    matrices (matrices run one at a time on the CPU, n > 8)."""
-    rng = np.random.default_rng(n)
-    mats = []
-    for b in (1e2, 1e4):
-        mats.append(overscaled(n, b, rng))
-    for norm in (0.01, 1.0, 2.5, 50.0, 1e4):
-        g = rng.standard_normal((n, n))
-        mats.append(g * norm / np.abs(g).sum(0).max())
-    nilpotent = np.zeros((n, n))
-    nilpotent[0, n - 1] = 1e30
-    mats.append(nilpotent)
-    overflowing = np.zeros((n, n))  # finite entries whose 1-norm overflows
-    overflowing[:, 0] = -3e38
-    overflowing[np.arange(n), np.arange(n)] = -3e38
-    mats.append(overflowing)
-    a = np.stack(mats).astype(np.float32)
-    gpu = kernel_plans(a)
-    cpu = [tuple(p) for p in _ext._cpu_plans(mx.array(a))]
-    assert gpu == cpu
-    assert gpu[0][1] < 6 and gpu[1][1] < 10  # overscaled: far below the 1-norm's 8 and 15

@@ -1,4 +1,4 @@
-// The algebra (see taylor.h) the CPU kernels use: a workspace of slots, each a
+// The algebra (see metal/matrix_exp_scheme.h) the CPU kernels use: a workspace of slots, each a
 // row-major block of n rows at ws + k * n * ld. A matrix takes `width` >= n
 // columns of a row, the columns past n being zero, so that loops over a row
 // have a length known at compile time and vectorise without remainders.
@@ -13,16 +13,19 @@
 
 #pragma once
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
 #include "cpu/isa.h"
 #include "cpu/scalar.h"
-#include "cpu/tape.h"
-#include "cpu/taylor.h"
+#include "matrix_exp_scheme.h"
 
 MLX_EXPM_CPU_BEGIN
+
+namespace ms = matrix_exp_scheme;
 
 struct LoopGemm {
   static constexpr bool kWide = false; // see Algebra::product
@@ -165,7 +168,7 @@ class Algebra {
 
   static size_t workspace_size(int n) {
     const size_t width = Width ? Width : n;
-    return kNumSlots * n * (Dual ? 2 * width : width);
+    return ms::kNumSlots * n * (Dual ? 2 * width : width);
   }
 
   // ws holds workspace_size(n) elements, zeros if kPadded.
@@ -184,11 +187,6 @@ class Algebra {
   }
   T* slot(int s) {
     return ws_ + static_cast<size_t>(s) * n_ * ld_;
-  }
-
-  // Products are recorded to (plain) or replayed from (dual) the tape.
-  void use_tape(Tape<T>* tape) {
-    tape_ = tape;
   }
 
   void mul(int d, int x, int y) {
@@ -232,16 +230,33 @@ class Algebra {
     }
   }
 
-  // Multiplies the whole slot (X and, for a dual slot, dX) by c.
-  void scale_slot(int d, real c) {
+  // Multiplies the whole slot (X and, for a dual slot, dX) by 2^k, in
+  // factors that are normal numbers (2^-k alone is zero for k > 149 in
+  // float32), so exactly unless an entry falls below the normal range.
+  void scale_pow2(int d, int k) {
+    constexpr int kStep = std::numeric_limits<real>::max_exponent - 2;
     T* out = slot(d);
-    for (int64_t e = 0; e < slot_size(); ++e) {
-      out[e] = scale(c, out[e]);
+    for (; k != 0;) {
+      const int step = k > 0 ? std::min(k, kStep) : std::max(k, -kStep);
+      const real c = std::ldexp(real(1), step);
+      for (int64_t e = 0; e < slot_size(); ++e) {
+        out[e] = scale(c, out[e]);
+      }
+      k -= step;
+    }
+  }
+
+  // n = 1: exp of the entry (dual: and L(a, e) = exp(a) e).
+  void exp_scalar(int d) {
+    T* x = slot(d);
+    x[0] = std::exp(x[0]);
+    if constexpr (Dual) {
+      x[width_] *= x[0];
     }
   }
 
   // max_j sum_i |X_ij| / 2^halvings; NaN if any entry of X is NaN.
-  real norm1(int d, int halvings = 0) {
+  real norm1(int d, int halvings) {
     if (halvings > 0) { // rare (see finite_norm1): a second, scaled pass
       return norm1_of(d, [&](T x) { return std::ldexp(modulus(x), -halvings); });
     }
@@ -301,15 +316,12 @@ class Algebra {
 
   // d = x y, or d += x y. For duals: dX (+)= xX ydX + xdX yX as well. BLAS
   // gets xX [yX | ydX] as one wide product; the loops keep a row of width
-  // columns in registers, so they take the three products one by one. A
-  // replayed product takes X from the tape and forms only dX.
+  // columns in registers, so they take the three products one by one.
   void product(int d, int x, int y, bool accumulate) {
     T* dd = slot(d) + width_;
     const T* xd = slot(x) + width_;
     const T* yd = slot(y) + width_;
-    if (Dual && tape_ && tape_->replay(slot(d), ld_)) {
-      Gemm::template run<Rows, Width>(n_, width_, slot(x), ld_, yd, ld_, dd, ld_, accumulate);
-    } else if constexpr (Dual && Gemm::kWide) {
+    if constexpr (Dual && Gemm::kWide) {
       Gemm::template run<Rows, 0>(n_, ld_, slot(x), ld_, slot(y), ld_, slot(d), ld_, accumulate);
     } else {
       Gemm::template run<Rows, Width>(
@@ -320,8 +332,6 @@ class Algebra {
     }
     if constexpr (Dual) {
       Gemm::template run<Rows, Width>(n_, width_, xd, ld_, slot(y), ld_, dd, ld_, true);
-    } else if (tape_) {
-      tape_->record(slot(d), ld_);
     }
   }
 
@@ -329,7 +339,6 @@ class Algebra {
   int width_;
   int ld_;
   T* ws_;
-  Tape<T>* tape_ = nullptr;
   std::vector<real> column_sums_; // norm1's, for a width known at run time
 };
 

@@ -1,11 +1,13 @@
 // eval_cpu of MatrixExp and MatrixExpFrechet: describe the job, decide how
-// the batch is spread over threads, allocate the outputs and every worker's
+// the batch is spread over threads, allocate the output and every worker's
 // scratch memory from MLX's allocator, and queue the work on MLX's CPU stream.
+// Also the test hook that reads the CPU kernels' plans.
 
 #include <algorithm>
 #include <memory>
 #include <new>
 #include <sstream>
+#include <stdexcept>
 
 #include "cpu/job.h"
 #include "cpu/parallel.h"
@@ -14,7 +16,7 @@
 #include "matrix_exp.h"
 #include "mlx/allocator.h"
 #include "mlx/backend/cpu/encoder.h"
-#include "mlx/utils.h"
+#include "mlx/transforms.h"
 
 namespace mlx_expm {
 
@@ -93,38 +95,28 @@ mx::allocator::Data allocate(size_t bytes, const char* what, const mx::array& re
   return data;
 }
 
-// inputs: A (exp), A and E (Frechet), or A, E and a tape to replay
-// (Frechet); outputs: the result and, for exp under a vjp, the tape, recorded
-// when `record`.
-void eval(
+} // namespace
+
+// inputs: A (exp), or A and E (Frechet).
+void MatrixExpPrimitive::eval_cpu(
     const std::vector<mx::array>& inputs,
-    std::vector<mx::array>& outputs,
-    mx::Stream stream,
-    bool record) {
-  auto& encoder = mx::cpu::get_command_encoder(stream);
+    std::vector<mx::array>& outputs) {
+  auto& encoder = mx::cpu::get_command_encoder(stream());
+  auto& out = outputs[0];
   for (const auto& x : inputs) {
     encoder.set_input_array(x);
   }
-  for (auto& out : outputs) { // the tape too: it is an array like any other
-    out.set_data(allocate(out.nbytes(), "the output", outputs[0]));
-    encoder.set_output_array(out);
-  }
+  out.set_data(allocate(out.nbytes(), "the output", out));
+  encoder.set_output_array(out);
   const auto& a = inputs[0];
-  const auto& e = inputs.size() > 1 ? inputs[1] : inputs[0];
-  cpu::Job job{
-      outputs[0].dtype(),
+  const auto& e = inputs.back();
+  const cpu::Job job{
+      out.dtype(),
       a.data<void>(),
       cpu::BatchLayout(a),
       inputs.size() > 1 ? e.data<void>() : nullptr,
       cpu::BatchLayout(e),
-      outputs[0].data<void>()};
-  if (outputs.size() > 1 && record) {
-    job.tape_record = outputs[1].data<void>();
-    job.tape_layout.emplace(outputs[1]);
-  } else if (inputs.size() > 2) {
-    job.tape_replay = inputs[2].data<void>();
-    job.tape_layout.emplace(inputs[2]);
-  }
+      out.data<void>()};
 
   const Kernels& kernels = kernels_for_this_cpu();
   Schedule schedule = schedule_for(job);
@@ -132,8 +124,8 @@ void eval(
       schedule.workers, (job.a_layout.count + schedule.grain - 1) / schedule.grain));
   const size_t per_worker = kernels.scratch_bytes(job, schedule.grain);
   auto scratch = std::make_shared<mx::allocator::Data>(allocate(
-      schedule.workers * per_worker + cpu::Scratch::kAlign, "scratch memory", outputs[0]));
-  encoder.dispatch([job = std::move(job), schedule, per_worker, scratch, run = kernels.run]() {
+      schedule.workers * per_worker + cpu::Scratch::kAlign, "scratch memory", out));
+  encoder.dispatch([job, schedule, per_worker, scratch, run = kernels.run]() {
     auto* base = static_cast<char*>(scratch->buffer().raw_ptr());
     base += (cpu::Scratch::kAlign - reinterpret_cast<uintptr_t>(base) % cpu::Scratch::kAlign) %
         cpu::Scratch::kAlign;
@@ -145,18 +137,15 @@ void eval(
   });
 }
 
-} // namespace
-
 namespace cpu {
-Plans plans_on_this_cpu(const Job& job) {
-  return kernels_for_this_cpu().plans(job);
+Plans plans(mx::array a) {
+  if (a.ndim() < 2 || a.shape(-1) != a.shape(-2) || a.shape(-1) < 2) {
+    throw std::invalid_argument("[_cpu_plans] Expected matrices (..., n, n) with n >= 2.");
+  }
+  mx::eval(a);
+  const BatchLayout layout(a);
+  return kernels_for_this_cpu().plans({a.dtype(), a.data<void>(), layout, nullptr, layout, nullptr});
 }
 } // namespace cpu
-
-void MatrixExpPrimitive::eval_cpu(
-    const std::vector<mx::array>& inputs,
-    std::vector<mx::array>& outputs) {
-  eval(inputs, outputs, stream(), records_tape());
-}
 
 } // namespace mlx_expm

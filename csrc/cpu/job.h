@@ -5,7 +5,6 @@
 
 #include <array>
 #include <cstdint>
-#include <optional>
 #include <vector>
 
 #include "mlx/array.h"
@@ -45,9 +44,7 @@ struct BatchLayout {
 };
 
 // exp(A) of each matrix of `a`, or, when `e` is set, the Frechet derivative
-// L(A, E) of each pair. Outputs are contiguous. With a tape (tape.h), exp(A)
-// records its products to tape_record, L(A, E) replays them from
-// tape_replay; the tape holds the compute type (float32 for half types).
+// L(A, E) of each pair. Outputs are contiguous.
 struct Job {
   mlx::core::Dtype dtype;
   const void* a;
@@ -55,9 +52,6 @@ struct Job {
   const void* e; // null for exp(A)
   BatchLayout e_layout;
   void* out;
-  void* tape_record = nullptr;
-  const void* tape_replay = nullptr;
-  std::optional<BatchLayout> tape_layout = std::nullopt;
 };
 
 // {degree, squarings} of the scheme run on each matrix of job.a (n >= 2;
@@ -79,7 +73,8 @@ void run(const Job& job, void* scratch, int64_t begin, int64_t end);
 Plans plans(const Job& job);
 }
 
-// The plans of the kernels eval_cpu picks for this CPU.
-Plans plans_on_this_cpu(const Job& job);
+// The plans the kernels eval_cpu picks for this CPU take for the matrices of
+// `a` (real or complex64, n >= 2); evaluates `a`.
+Plans plans(mlx::core::array a);
 
 } // namespace mlx_expm::cpu

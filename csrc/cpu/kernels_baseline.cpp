@@ -1,4 +1,4 @@
 // The CPU kernels for the compiler's default target (SSE2 on x86-64, NEON on
 // arm64).
 #define MLX_EXPM_ISA baseline
-#include "cpu/kernels_impl.h"
+#include "cpu/kernels.h"

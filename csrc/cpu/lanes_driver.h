@@ -19,12 +19,11 @@
 #include <vector>
 
 #include "cpu/algebra.h"
-#include "cpu/batch.h"
 #include "cpu/isa.h"
 #include "cpu/job.h"
 #include "cpu/lanes.h"
+#include "cpu/matrices.h"
 #include "cpu/scratch.h"
-#include "cpu/taylor.h"
 
 MLX_EXPM_CPU_BEGIN
 
@@ -34,9 +33,9 @@ MLX_EXPM_CPU_BEGIN
 // batch has few distinct plans (a few degrees, a few squaring counts), so
 // this is a counting sort over the plans present: two passes instead of the
 // n log n comparisons of a sort, which took 15% of the time at n = 3.
-inline void group_by_plan(std::vector<int64_t>& order, const std::vector<Plan>& plans) {
+inline void group_by_plan(std::vector<int64_t>& order, const std::vector<ms::Plan>& plans) {
   auto key = [&](int64_t k) {
-    return plans[k].degree_index + mc::kNumDegrees * plans[k].squarings;
+    return plans[k].degree_index + ms::mc::kNumDegrees * plans[k].squarings;
   };
   std::vector<std::pair<int, int64_t>> buckets; // (key, matrices), few entries
   std::vector<int> bucket_of(order.size());
@@ -80,7 +79,7 @@ struct LanesDriver {
   };
 
   static int64_t staged_size(int n) {
-    return Scalar::workspace_size(n) / kNumSlots;
+    return Scalar::workspace_size(n) / ms::kNumSlots;
   }
 
   static Buffers carve(Scratch& scratch, int n, int64_t count) {
@@ -105,22 +104,22 @@ struct LanesDriver {
     if constexpr (Dual) {
       std::fill_n(buffers.staged_e, count * staged, R(0));
     }
-    std::vector<Plan> plans(count);
+    std::vector<ms::Plan> plans(count);
     std::vector<int64_t> order;
     order.reserve(count);
     for (int64_t k = 0; k < count; ++k) {
       Scalar view(n, buffers.staged_a + k * staged);
-      load(view, kA, 0, a + job.a_layout.offset(begin + k), job.a_layout);
-      const auto norm = finite_norm1(view);
-      if (!norm) {
+      load(view, ms::kA, 0, a + job.a_layout.offset(begin + k), job.a_layout);
+      ms::Norm<R> norm;
+      if (!ms::finite_norm1(view, norm)) {
         fill_nan<R>(out + (begin + k) * n * n, n);
         continue;
       }
       if constexpr (Dual) {
         Scalar e_view(n, buffers.staged_e + k * staged);
-        load(e_view, kA, 0, e + job.e_layout.offset(begin + k), job.e_layout);
+        load(e_view, ms::kA, 0, e + job.e_layout.offset(begin + k), job.e_layout);
       }
-      plans[k] = plan_for_norm(*norm);
+      plans[k] = ms::plan_for_norm(norm);
       order.push_back(k);
     }
 
@@ -136,7 +135,7 @@ struct LanesDriver {
     const R* sources[2][L];
     In* targets[L];
     for (size_t first = 0; first < order.size();) {
-      const Plan plan = plans[order[first]];
+      const ms::Plan plan = plans[order[first]];
       size_t last = first + 1;
       while (last < order.size() && last - first < L &&
              plans[order[last]].degree_index == plan.degree_index &&
@@ -150,7 +149,7 @@ struct LanesDriver {
         sources[1][lane] = Dual ? buffers.staged_e + k * staged : nullptr;
         targets[lane] = out + (begin + k) * n * n;
       }
-      auto* x = alg.slot(kA);
+      auto* x = alg.slot(ms::kA);
       for (int part = 0; part < (Dual ? 2 : 1); ++part) {
         for (int i = 0; i < n; ++i) {
           for (int j = 0; j < alg.width(); ++j) {
@@ -162,12 +161,13 @@ struct LanesDriver {
           }
         }
       }
-      scale_down(alg, kA, plan.squarings);
-      if (plan.degree_index >= kDegreeIndex12) {
-        form_low_powers(alg);
+      alg.scale_pow2(ms::kA, -plan.squarings);
+      if (plan.degree_index >= ms::mc::kDegreeIndex12) {
+        ms::form_low_powers(alg);
       }
-      evaluate_taylor(alg, plan.degree_index);
-      const auto* result = alg.slot(square(alg, plan.squarings)) + (Dual ? alg.width() : 0);
+      const int polynomial = ms::evaluate_taylor(alg, plan.degree_index);
+      const int slot = ms::square(alg, polynomial, plan.squarings);
+      const auto* result = alg.slot(slot) + (Dual ? alg.width() : 0);
       for (int i = 0; i < n; ++i) {
         for (int j = 0; j < n; ++j) {
           const Lanes<R, L> v = result[i * alg.ld() + j];

@@ -19,17 +19,6 @@ inline constexpr int kLoopMaxN = 16;
 // a cost of about 2% (n = 1024) where it is 12% at n = 512.
 inline constexpr int kOneAtATimeMinN = 1024;
 
-// Under mx.vjp/mx.grad, matrices with n >= kTapeMinN keep the results of
-// the first kTapeProducts products of their forward scheme for the vjp
-// (tape.h): T18's five and up to seven squarings (||A||_1 up to 2^7
-// theta_18, about 385 in float32 and 140 in float64); later squarings are
-// recomputed. Below kTapeMinN, writing and reading the tape costs as much
-// memory traffic as the products it saves (float32 forward+vjp with / without
-// the tape, bench/tape.py: 1.09-1.29 at n = 12..24 and 0.97-1.02 at n = 32
-// and 48 when those sizes had tapes; 0.93 at n = 64, 0.79-0.86 at n = 128..512).
-inline constexpr int kTapeMinN = 64;
-inline constexpr int kTapeProducts = 12;
-
 // How an n x n matrix is computed: kLanes, eight (float32) or four (float64)
 // real matrices per vector (lanes_driver.h); kLoops, one at a time with loop
 // products (algebra.h); kBlas, one at a time with BLAS products.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "matrix_exp_scheme.h"
+
 namespace mlx_expm::metal {
 
 namespace mp = matrix_exp_params;
@@ -48,7 +50,7 @@ FusedPlan plan_fused(
     throw std::invalid_argument("[matrix_exp] No fused kernel for this dtype and size.");
   }
   const int padded = padded_size(n);
-  const size_t bytes_per_matrix = sizeof(float) * mp::kSlots * padded * padded;
+  const size_t bytes_per_matrix = sizeof(float) * matrix_exp_scheme::kNumSlots * padded * padded;
   int per_group = static_cast<int>(std::max<size_t>(1, kScratchBudget / bytes_per_matrix));
   per_group = std::min({per_group, kMaxMatricesPerGroup, max_threads_per_group / mp::kSimdWidth});
   per_group = static_cast<int>(std::min<int64_t>(per_group, count));

@@ -10,19 +10,17 @@
 
 #include <array>
 #include <complex>
-#include <optional>
 #include <vector>
 
 #include "cpu/algebra.h"
-#include "cpu/batch.h"
 #include "cpu/blas.h"
 #include "cpu/isa.h"
 #include "cpu/job.h"
 #include "cpu/lanes_driver.h"
+#include "cpu/matrices.h"
 #include "cpu/parallel.h"
 #include "cpu/scratch.h"
 #include "cpu/sizes.h"
-#include "cpu/tape.h"
 
 MLX_EXPM_CPU_BEGIN
 
@@ -60,14 +58,14 @@ Plans plans_of(const Job& job) {
   const auto* a = static_cast<const In*>(job.a);
   Plans out;
   for (int64_t b = 0; b < job.a_layout.count; ++b) {
-    load(alg, kA, 0, a + job.a_layout.offset(b), job.a_layout);
-    const auto norm = finite_norm1(alg);
-    if (!norm) {
+    load(alg, ms::kA, 0, a + job.a_layout.offset(b), job.a_layout);
+    ms::Norm<typename Alg::real> norm;
+    if (!ms::finite_norm1(alg, norm)) {
       out.push_back({0, 0});
       continue;
     }
-    const Plan plan = Reduce ? plan_scheme(alg, *norm) : plan_for_norm(*norm);
-    out.push_back({mc::kDegrees[plan.degree_index], plan.squarings});
+    const ms::Plan plan = Reduce ? ms::plan_scheme(alg, norm) : ms::plan_for_norm(norm);
+    out.push_back({ms::mc::kDegrees[plan.degree_index], plan.squarings});
   }
   return out;
 }
@@ -91,22 +89,13 @@ struct MatrixKernel {
     const auto* a = static_cast<const In*>(job.a);
     const auto* e = static_cast<const In*>(job.e);
     auto* out = static_cast<In*>(job.out);
-    std::optional<Tape<T>> tape;
-    if (job.tape_layout) {
-      tape.emplace(
-          static_cast<T*>(job.tape_record), static_cast<const T*>(job.tape_replay), *job.tape_layout);
-      alg.use_tape(&*tape);
-    }
     for (int64_t b = begin; b < end; ++b) {
       In* result = out + b * n * n;
-      if (tape) {
-        tape->start(b);
-      }
-      load(alg, kA, 0, a + job.a_layout.offset(b), job.a_layout);
+      load(alg, ms::kA, 0, a + job.a_layout.offset(b), job.a_layout);
       if constexpr (Alg::dual) {
-        load(alg, kA, 1, e + job.e_layout.offset(b), job.e_layout);
+        load(alg, ms::kA, 1, e + job.e_layout.offset(b), job.e_layout);
       }
-      const int slot = run_scheme(alg);
+      const int slot = ms::run_scheme(alg);
       if (slot < 0) {
         fill_nan<T>(result, n);
       } else {
