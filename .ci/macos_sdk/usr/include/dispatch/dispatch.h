@@ -1,6 +1,5 @@
 // Stand-in for the macOS SDK's <dispatch/dispatch.h>: the two libdispatch
-// object types metal-cpp's headers name (in C++ they are pointers to the
-// structs dispatch_queue_s and dispatch_data_s, as here).
+// object types metal-cpp's headers name (in C++, pointers to these structs).
 #pragma once
 
 typedef struct dispatch_queue_s* dispatch_queue_t;

@@ -1,6 +1,6 @@
 // Stand-in for the macOS SDK's <objc/message.h>: the message-send entry points
-// metal-cpp's NS::Object::sendMessage casts to the right function type
-// (_stret and _fpret are used only on x86-64, as in the SDK).
+// NS::Object::sendMessage casts to a typed function pointer (the _stret and
+// _fpret variants are used on x86-64 only).
 #pragma once
 
 #include <objc/objc.h>

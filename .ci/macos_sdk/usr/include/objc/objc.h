@@ -1,5 +1,5 @@
 // Stand-in for the macOS SDK's <objc/objc.h>: the Objective-C runtime types
-// metal-cpp's headers name, declared as the SDK declares them for C++.
+// metal-cpp's headers use, as the SDK declares them for C++.
 #pragma once
 
 typedef struct objc_class* Class;

@@ -1,6 +1,5 @@
 // Stand-in for the macOS SDK's <CoreFoundation/CoreFoundation.h>: metal-cpp
-// relies on it for the C headers CoreFoundation includes and CFTimeInterval
-// (CFDate.h).
+// relies on it for the C headers it includes and for CFTimeInterval (CFDate.h).
 #pragma once
 
 #include <stdarg.h>
