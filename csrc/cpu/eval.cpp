@@ -33,7 +33,7 @@ const Kernels& kernels_for_this_cpu() {
   static const Kernels baseline{cpu::baseline::scratch_bytes, cpu::baseline::run, cpu::baseline::plans};
 #if defined(__x86_64__) && defined(MLX_EXPM_HAVE_X86_64_V3)
   static const Kernels v3{cpu::x86_64_v3::scratch_bytes, cpu::x86_64_v3::run, cpu::x86_64_v3::plans};
-  static const bool use_v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool use_v3 = __builtin_cpu_supports("x86-64-v3");
   if (use_v3) {
     return v3;
   }

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <complex>
+#include <cstring>
 #include <vector>
 
 #include "cpu/algebra.h"
@@ -83,7 +84,7 @@ struct MatrixKernel {
     const int n = job.a_layout.n;
     T* workspace = carve(scratch, n, end - begin);
     if (Alg::kPadded) {
-      std::fill_n(workspace, Alg::workspace_size(n), T(0));
+      std::memset(static_cast<void*>(workspace), 0, Alg::workspace_size(n) * sizeof(T));
     }
     Alg alg(n, workspace);
     const auto* a = static_cast<const In*>(job.a);

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <optional>
 #include <utility>
@@ -128,8 +129,9 @@ struct LanesDriver {
 
     // 3. Groups of up to L matrices with one plan. Entries move between the
     // staged matrices and the lanes one vector at a time.
-    if (Vector::kPadded) {
-      std::fill_n(buffers.workspace, Vector::workspace_size(n), Lanes<R, L>(0));
+    if (Vector::kPadded) { // zero bits are zeros; memset passes no vector by value
+      std::memset(static_cast<void*>(buffers.workspace), 0,
+                  Vector::workspace_size(n) * sizeof(Lanes<R, L>));
     }
     Vector alg(n, buffers.workspace);
     const R* sources[2][L];
