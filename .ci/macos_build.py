@@ -34,6 +34,7 @@ NM = "llvm-nm-19"
 MAC_VARIABLES = {"APPLE": True, "UNIX": True, "WIN32": False, "MSVC": False,
                  "MLX_BUILD_METAL": True, "ON": True, "OFF": False}
 MAC_PROCESSOR = "arm64"  # CMAKE_SYSTEM_PROCESSOR on an Apple-silicon Mac
+MAC_COMPILER_ID = "AppleClang"  # CMAKE_CXX_COMPILER_ID with Xcode's clang
 NUMERIC_TESTS = {"GREATER_EQUAL": int.__ge__, "GREATER": int.__gt__,
                  "LESS_EQUAL": int.__le__, "LESS": int.__lt__, "EQUAL": int.__eq__}
 
@@ -107,6 +108,8 @@ def mac_condition(args):
         return MAC_VARIABLES[args[0]]
     if len(args) == 3 and args[:2] == ["CMAKE_SYSTEM_PROCESSOR", "MATCHES"]:
         return re.search(args[2], MAC_PROCESSOR) is not None
+    if len(args) == 3 and args[:2] == ["CMAKE_CXX_COMPILER_ID", "STREQUAL"]:
+        return args[2] == MAC_COMPILER_ID
     if len(args) == 3 and args[1] in NUMERIC_TESTS and args[0].isdigit() and args[2].isdigit():
         return NUMERIC_TESTS[args[1]](int(args[0]), int(args[2]))
     raise Unknown("if(" + " ".join(args) + ")")
