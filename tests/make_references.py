@@ -20,7 +20,7 @@ import numpy as np
 import scipy.linalg
 
 from cases import base_cases
-from reference import expm_hi_lo, frechet_hi_lo
+from reference import expm_hi_lo, frechet_hi_lo, sources_digest
 
 OUT = pathlib.Path(__file__).parent / "data" / "references.npz"
 HALF_MAX_N = 8
@@ -84,6 +84,7 @@ def main():
     with ProcessPoolExecutor() as pool:
         for part in pool.map(work, sorted(cases.items(), key=lambda kv: -kv[1].shape[0])):
             arrays.update(part)
+    arrays["meta/sources_sha256"] = np.array(sources_digest())
     OUT.parent.mkdir(exist_ok=True)
     np.savez_compressed(OUT, **arrays)
     print(f"wrote {len(arrays)} arrays for {len(cases)} cases to {OUT}")

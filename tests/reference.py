@@ -7,10 +7,23 @@ float64 (or complex128) arrays hi + lo, so that even float64 results can be
 measured to well below their unit roundoff.
 """
 
+import hashlib
+import pathlib
+
 import mpmath
 import numpy as np
 
 DIGITS = 60
+
+# What tests/data/references.npz is computed from: the stored file records
+# the digest of these sources, so that a change to any of them without a new
+# `python tests/make_references.py` is a failing test, not stale references.
+SOURCES = ("cases.py", "reference.py", "make_references.py")
+
+
+def sources_digest():
+    here = pathlib.Path(__file__).parent
+    return hashlib.sha256(b"".join((here / name).read_bytes() for name in SOURCES)).hexdigest()
 
 
 def _to_mp(a):

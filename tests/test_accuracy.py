@@ -6,12 +6,20 @@ import mlx.core as mx
 import numpy as np
 import pytest
 
-from accuracy import DTYPES, case, case_names, error, to_mlx, to_numpy, tolerance
+from accuracy import DTYPES, case, case_names, error, references, to_mlx, to_numpy, tolerance
 from mlx_expm_ext import matrix_exp
+from reference import SOURCES, sources_digest
 
 pytestmark = pytest.mark.device("cpu")
 
 PARAMS = [(dtype, name) for dtype in DTYPES for name in case_names(dtype)]
+
+
+def test_references_are_computed_from_the_current_cases():
+    stored = str(references().get("meta/sources_sha256", "none"))
+    assert stored == sources_digest(), (
+        f"tests/data/references.npz is stale: {', '.join(SOURCES)} changed since it was "
+        "written; run python tests/make_references.py")
 
 
 @pytest.mark.parametrize("dtype,name", PARAMS)

@@ -15,7 +15,7 @@ import pytest
 from accuracy import references, to_mlx, to_numpy, tolerance
 from mlx_expm_ext import matrix_exp
 from reference import relative_error
-from samples import random_matrices, samples
+from samples import TRANSFORM_BY_NAME, TRANSFORMS, random_matrices, sample_transforms
 
 pytestmark = pytest.mark.device("cpu")
 
@@ -140,11 +140,43 @@ def test_vmap_of_vmap_and_of_grad():
     assert np.allclose(np.array(per_matrix), np.array(mx.grad(f)(x[0])), rtol=1e-13, atol=0)
 
 
-@pytest.mark.parametrize("sample,dtype", samples(), ids=str)
-def test_compile_equals_eager(sample, dtype):
+def per_matrix(transform, x):
+    """transform run on each matrix of x alone, from a contiguous copy,
+    stacked back into x's shape."""
+    n = x.shape[-1]
+    flat = x.reshape(-1, n, n)
+    outs = [transform.run(mx.contiguous(flat[i])) for i in range(flat.shape[0])]
+    return [mx.stack([o[k] for o in outs]).reshape(x.shape) for k in range(len(outs[0]))]
+
+
+@pytest.mark.parametrize("sample,dtype,transform", sample_transforms(), ids=str)
+def test_shape_and_dtype(sample, dtype, transform):
     x = sample(dtype)
-    compiled = mx.compile(expm_cpu)
-    assert mx.array_equal(compiled(x), expm_cpu(x), equal_nan=True).item()
+    for out in transform.run(x):
+        assert out.shape == x.shape
+        assert out.dtype == dtype
+
+
+@pytest.mark.parametrize("sample,dtype,transform", sample_transforms(), ids=str)
+def test_equals_matrix_by_matrix(sample, dtype, transform):
+    """Batches, strides, broadcasts and empty arrays change nothing: the
+    result is, bit for bit, that of each matrix alone and contiguous."""
+    x = sample(dtype)
+    if x.size == 0:
+        assert all(out.size == 0 for out in transform.run(x))
+        return
+    for out, expected in zip(transform.run(x), per_matrix(transform, x)):
+        assert mx.array_equal(out, expected, equal_nan=True).item()
+
+
+@pytest.mark.parametrize("sample,dtype,transform",
+                         sample_transforms(transforms=[t for t in TRANSFORMS if t.eager]), ids=str)
+def test_equals_its_eager_form(sample, dtype, transform):
+    """vmap and compile change nothing either, bit for bit."""
+    x = sample(dtype)
+    eager = TRANSFORM_BY_NAME[transform.eager].run(x)
+    for out, expected in zip(transform.run(x), eager):
+        assert mx.array_equal(out, expected, equal_nan=True).item()
 
 
 def test_shapeless_compile_handles_new_shapes():
