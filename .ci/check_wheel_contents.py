@@ -16,8 +16,12 @@ def main(path):
     macos = "macosx" in name
     if not (macos or re.search(r"manylinux_\d+_\d+_(x86_64|aarch64)", name)):
         problems.append(f"not a manylinux or macOS wheel: {name}")
-    wanted = ["mlx_expm_ext/__init__.py", "mlx_expm_ext/_build_config.py",
-              "mlx_expm_ext/_ext.pyi", "mlx_expm_ext/py.typed"]
+    wanted = [
+        "mlx_expm_ext/__init__.py",
+        "mlx_expm_ext/_build_config.py",
+        "mlx_expm_ext/_ext.pyi",
+        "mlx_expm_ext/py.typed",
+    ]
     if macos:
         wanted.append("mlx_expm_ext/mlx_expm_ext.metallib")
     problems += [f"missing {w}" for w in wanted if w not in files]

@@ -18,9 +18,10 @@ import shlex
 import subprocess
 import sys
 import sysconfig
-import tomllib
 import zipfile
 from pathlib import Path
+
+import tomllib
 
 NM = "llvm-nm-19"
 
@@ -31,12 +32,24 @@ NM = "llvm-nm-19"
 
 # Values of the variables a Mac build's conditions test (MLX_BUILD_METAL: the
 # macOS MLXConfig.cmake sets it; ON/OFF: MLXConfig.cmake's configured flags).
-MAC_VARIABLES = {"APPLE": True, "UNIX": True, "WIN32": False, "MSVC": False,
-                 "MLX_BUILD_METAL": True, "ON": True, "OFF": False}
+MAC_VARIABLES = {
+    "APPLE": True,
+    "UNIX": True,
+    "WIN32": False,
+    "MSVC": False,
+    "MLX_BUILD_METAL": True,
+    "ON": True,
+    "OFF": False,
+}
 MAC_PROCESSOR = "arm64"  # CMAKE_SYSTEM_PROCESSOR on an Apple-silicon Mac
 MAC_COMPILER_ID = "AppleClang"  # CMAKE_CXX_COMPILER_ID with Xcode's clang
-NUMERIC_TESTS = {"GREATER_EQUAL": int.__ge__, "GREATER": int.__gt__,
-                 "LESS_EQUAL": int.__le__, "LESS": int.__lt__, "EQUAL": int.__eq__}
+NUMERIC_TESTS = {
+    "GREATER_EQUAL": int.__ge__,
+    "GREATER": int.__gt__,
+    "LESS_EQUAL": int.__le__,
+    "LESS": int.__lt__,
+    "EQUAL": int.__eq__,
+}
 
 
 class Unknown(Exception):
@@ -64,7 +77,7 @@ def cmake_commands(text):
             c = text[i]
             if c == '"':
                 end = text.index('"', i + 1)
-                word = (word or "") + text[i + 1:end]
+                word = (word or "") + text[i + 1 : end]
                 line += text.count("\n", i, end)
                 i = end + 1
                 continue
@@ -93,10 +106,12 @@ def line_end(text, i):
 
 def expand(word, variables):
     """${VAR} references replaced; Unknown for a variable with no known value."""
+
     def value(m):
         if m.group(1) not in variables:
             raise Unknown(f"${{{m.group(1)}}}")
         return variables[m.group(1)]
+
     return re.sub(r"\$\{(\w+)\}", value, word)
 
 
@@ -139,8 +154,9 @@ def mac_commands(path, variables):
             frames.pop()
             continue
         states = [f[0] for f in frames]
-        active = (False if False in states else
-                  next((s for s in states if isinstance(s, Unknown)), True))
+        active = (
+            False if False in states else next((s for s in states if isinstance(s, Unknown)), True)
+        )
         if name in ("set", "set_and_check") and active is not False:
             try:
                 if isinstance(active, Unknown):
@@ -154,8 +170,10 @@ def mac_commands(path, variables):
 def need(active, what, where):
     """True if the command applies on a Mac; an error if that is unknown."""
     if isinstance(active, Unknown):
-        sys.exit(f"{where}: {what} depends on {active}, which this check cannot decide "
-                 f"for an arm64 Mac: teach .ci/macos_build.py (MAC_VARIABLES).")
+        sys.exit(
+            f"{where}: {what} depends on {active}, which this check cannot decide "
+            f"for an arm64 Mac: teach .ci/macos_build.py (MAC_VARIABLES)."
+        )
     return active
 
 
@@ -173,8 +191,18 @@ def cmake_build(project):
     """The _ext module as CMakeLists.txt builds it on an arm64 Mac."""
     path = Path(project) / "CMakeLists.txt"
     variables = {"CMAKE_CURRENT_SOURCE_DIR": str(project)}
-    build = {"sources": [], "skipped": [], "includes": [], "defines": [], "options": [],
-             "frameworks": [], "rpath": [], "nanobind": [], "std": None, "package": None}
+    build = {
+        "sources": [],
+        "skipped": [],
+        "includes": [],
+        "defines": [],
+        "options": [],
+        "frameworks": [],
+        "rpath": [],
+        "nanobind": [],
+        "std": None,
+        "package": None,
+    }
     target = None
     for name, args, line, active in mac_commands(path, variables):
         where = f"CMakeLists.txt:{line}"
@@ -186,8 +214,12 @@ def cmake_build(project):
         elif name == "target_sources" and args[0] == target:
             add_sources(build, args[1:], need(active, "a source", where), where)
         elif name == "set_source_files_properties":
-            unknown = [a for a in args if ANY_SOURCE.search(a) and a not in
-                       build["sources"] + [s for s, _ in build["skipped"]]]
+            unknown = [
+                a
+                for a in args
+                if ANY_SOURCE.search(a)
+                and a not in build["sources"] + [s for s, _ in build["skipped"]]
+            ]
             if unknown:
                 sys.exit(f"{where}: properties of {unknown}, which is no source of {target}")
         elif args and args[0] == target and need(active, name, where):
@@ -195,8 +227,10 @@ def cmake_build(project):
         elif name == "install" and args[:2] == ["TARGETS", target]:
             build["package"] = args[args.index("DESTINATION") + 1]
         elif any(ANY_SOURCE.search(a) for a in args):
-            sys.exit(f"{where}: {name}() names a source file; this check only knows the "
-                     f"sources of nanobind_add_module and target_sources({target}).")
+            sys.exit(
+                f"{where}: {name}() names a source file; this check only knows the "
+                f"sources of nanobind_add_module and target_sources({target})."
+            )
     build["std"] = variables.get("CMAKE_CXX_STANDARD")
     return target, build
 
@@ -217,8 +251,9 @@ def add_target_setting(build, name, args, variables, where):
     words = [a for a in args if a not in TARGET_KEYWORDS]
     try:
         if name == "target_include_directories":
-            build["includes"] += [expand(w, variables) for w in words
-                                  if w.strip("${}") not in MLX_VARIABLES]
+            build["includes"] += [
+                expand(w, variables) for w in words if w.strip("${}") not in MLX_VARIABLES
+            ]
         elif name == "target_compile_definitions":
             build["defines"] += [expand(w, variables) for w in words]
         elif name == "target_compile_options":
@@ -280,13 +315,18 @@ def python_headers():
     if not (Path(include) / "Python.h").is_file():
         sys.exit(f"no Python.h in {include}: install the Python headers (python3-dev)")
     multiarch = sysconfig.get_config_var("MULTIARCH") or ""
-    real = Path(sysconfig.get_config_var("INCLUDEDIR") or "/", multiarch,
-                f"python{sysconfig.get_python_version()}", "pyconfig.h")
+    real = Path(
+        sysconfig.get_config_var("INCLUDEDIR") or "/",
+        multiarch,
+        f"python{sysconfig.get_python_version()}",
+        "pyconfig.h",
+    )
     if not (multiarch and real.is_file()):
         return include, ""
     pyconfig = {"name": "pyconfig.h", "type": "file", "external-contents": str(real)}
-    return include, json.dumps({"version": 0, "roots": [
-        {"name": include, "type": "directory", "contents": [pyconfig]}]})
+    return include, json.dumps(
+        {"version": 0, "roots": [{"name": include, "type": "directory", "contents": [pyconfig]}]}
+    )
 
 
 def plan(project):
@@ -302,22 +342,31 @@ def plan(project):
     target, build = cmake_build(project)
     include, overlay = python_headers()
     return {
-        "DIST_NAME": py["project"]["name"], "DIST_VERSION": py["project"]["version"],
+        "DIST_NAME": py["project"]["name"],
+        "DIST_VERSION": py["project"]["version"],
         "MLX_VERSION": pin(py["project"]["dependencies"], "mlx", "[project] dependencies"),
-        "NANOBIND_VERSION": pin(py["build-system"]["requires"], "nanobind",
-                                "[build-system] requires"),
+        "NANOBIND_VERSION": pin(
+            py["build-system"]["requires"], "nanobind", "[build-system] requires"
+        ),
         "CIBUILDWHEEL_VERSION": cibuildwheel_version(project),
         "MACOS_TARGET": environment["MACOSX_DEPLOYMENT_TARGET"],
         "REPAIR_COMMAND": " && ".join(repair) if isinstance(repair, list) else repair,
-        "MODULE": target, "PACKAGE": build["package"], "CXX_STD": build["std"],
+        "MODULE": target,
+        "PACKAGE": build["package"],
+        "CXX_STD": build["std"],
         "SOURCES": build["sources"],
         "SKIPPED": [f"{s} ({w})" for s, w in build["skipped"]],
         "INCLUDE_DIRS": [str(project / d) for d in build["includes"]],
-        "PROJECT_FLAGS": ([f"-D{d}" for d in build["defines"]] + build["options"]
-                          + nanobind_flags(build["nanobind"])),
-        "FRAMEWORKS": build["frameworks"], "RPATHS": build["rpath"],
+        "PROJECT_FLAGS": (
+            [f"-D{d}" for d in build["defines"]]
+            + build["options"]
+            + nanobind_flags(build["nanobind"])
+        ),
+        "FRAMEWORKS": build["frameworks"],
+        "RPATHS": build["rpath"],
         "PY_VERSION": sysconfig.get_python_version(),
-        "PY_INCLUDE": include, "PY_OVERLAY": overlay,
+        "PY_INCLUDE": include,
+        "PY_OVERLAY": overlay,
     }
 
 
@@ -333,9 +382,11 @@ def mlx_config(mlx_dir):
     interface = re.search(r'INTERFACE_INCLUDE_DIRECTORIES "([^"]*)"', targets).group(1)
     links = re.search(r'INTERFACE_LINK_LIBRARIES "([^"]*)"', targets).group(1)
     includes = interface.split(";") + variables["MLX_INCLUDE_DIRS"].split(";")
-    return {"MLX_FLAGS": [f for f in variables["MLX_CXX_FLAGS"].split(";") if f],
-            "MLX_INCLUDE_DIRS": [d for d in dict.fromkeys(includes) if d],
-            "MLX_FRAMEWORKS": re.findall(r"/(\w+)\.framework(?:;|$)", links)}
+    return {
+        "MLX_FLAGS": [f for f in variables["MLX_CXX_FLAGS"].split(";") if f],
+        "MLX_INCLUDE_DIRS": [d for d in dict.fromkeys(includes) if d],
+        "MLX_FRAMEWORKS": re.findall(r"/(\w+)\.framework(?:;|$)", links),
+    }
 
 
 def shell(assignments):
@@ -360,11 +411,11 @@ def namespace(symbol):
     m = re.match(r"_Z(T[VITSHW]|TT|GV|Thn?\d+_|Tvn?\d+_n?\d+_)?Z?(N[rVKRO]*)?", symbol)
     if not m:
         return None
-    rest = symbol[m.end():]
+    rest = symbol[m.end() :]
     if rest.startswith("St") or rest[:2] in ("nw", "na", "dl", "da"):
         return "std"
     length = re.match(r"\d+", rest)
-    return rest[length.end():length.end() + int(length.group())] if length else "?"
+    return rest[length.end() : length.end() + int(length.group())] if length else "?"
 
 
 def nm(*args):
@@ -373,8 +424,9 @@ def nm(*args):
 
 
 def demangle(symbols):
-    out = subprocess.run(["llvm-cxxfilt-19"], input="\n".join(symbols), check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["llvm-cxxfilt-19"], input="\n".join(symbols), check=True, capture_output=True, text=True
+    ).stdout
     return out.splitlines()
 
 
@@ -391,25 +443,32 @@ def symbols(dylib, objects):
     """Every MLX/metal-cpp symbol the objects leave undefined must be exported
     by libmlx.dylib; any other C++ symbol must come from the C++ runtime or
     nanobind (else nothing the Mac build links defines it)."""
-    defined = {s for o in objects
-               for s in nm("--extern-only", "--defined-only", "--just-symbol-name", o)}
+    defined = {
+        s for o in objects for s in nm("--extern-only", "--defined-only", "--just-symbol-name", o)
+    }
     needed = {}
     for o in objects:
         for s in nm("--undefined-only", "--just-symbol-name", o):
             if s not in defined:
                 needed.setdefault(mach_o(s), []).append(source_of(o))
-    exported = {mach_o(s)
-                for s in nm("--extern-only", "--defined-only", "--just-symbol-name", dylib)}
+    exported = {
+        mach_o(s) for s in nm("--extern-only", "--defined-only", "--just-symbol-name", dylib)
+    }
     mlx = sorted(s for s in needed if namespace(s) in MLX_NAMESPACES)
     missing = [s for s in mlx if s not in exported]
-    orphans = sorted(s for s in needed if namespace(s) not in
-                     MLX_NAMESPACES | RUNTIME_NAMESPACES | {None})
-    for title, bad in (("not exported by libmlx.dylib", missing),
-                       ("defined nowhere (neither MLX, the C++ runtime nor nanobind)", orphans)):
+    orphans = sorted(
+        s for s in needed if namespace(s) not in MLX_NAMESPACES | RUNTIME_NAMESPACES | {None}
+    )
+    for title, bad in (
+        ("not exported by libmlx.dylib", missing),
+        ("defined nowhere (neither MLX, the C++ runtime nor nanobind)", orphans),
+    ):
         for s, readable in zip(bad, demangle(bad)):
             print(f"  {title}: {readable}\n    ({s}, needed by {', '.join(needed[s])})")
-    print(f"{len(mlx)} MLX/metal-cpp symbols needed by {len(objects)} objects, "
-          f"{len(mlx) - len(missing)} exported by {Path(dylib).name}")
+    print(
+        f"{len(mlx)} MLX/metal-cpp symbols needed by {len(objects)} objects, "
+        f"{len(mlx) - len(missing)} exported by {Path(dylib).name}"
+    )
     return 1 if missing or orphans else 0
 
 
@@ -426,14 +485,16 @@ def bound(bundle):
                 loose.append(m.group(1))
     for s, readable in zip(loose, demangle([mach_o(s) for s in loose])):
         print(f"  not bound to libmlx.dylib: {readable} ({s})")
-    print(f"{count - len(loose)} of {count} MLX/metal-cpp symbols of the bundle bound to "
-          f"libmlx.dylib")
+    print(
+        f"{count - len(loose)} of {count} MLX/metal-cpp symbols of the bundle bound to libmlx.dylib"
+    )
     return 1 if loose else 0
 
 
 # --------------------------------------------------------------------------
 # The wheel around the bundle, as the build would make it (the parts delocate
 # reads: the extension module and the dist-info).
+
 
 def record_line(name, data):
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
@@ -444,10 +505,13 @@ def wheel(bundle, out_dir, package, dist, version, tag):
     dist_info = f"{dist.replace('-', '_')}-{version}.dist-info"
     files = {
         f"{package}/{Path(bundle).name}": Path(bundle).read_bytes(),
-        f"{dist_info}/METADATA": (f"Metadata-Version: 2.1\nName: {dist}\n"
-                                  f"Version: {version}\n").encode(),
-        f"{dist_info}/WHEEL": (f"Wheel-Version: 1.0\nGenerator: check_macos_build\n"
-                               f"Root-Is-Purelib: false\nTag: {tag}\n").encode(),
+        f"{dist_info}/METADATA": (
+            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"
+        ).encode(),
+        f"{dist_info}/WHEEL": (
+            f"Wheel-Version: 1.0\nGenerator: check_macos_build\n"
+            f"Root-Is-Purelib: false\nTag: {tag}\n"
+        ).encode(),
     }
     record = [record_line(name, data) for name, data in files.items()] + [f"{dist_info}/RECORD,,"]
     files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()

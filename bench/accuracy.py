@@ -15,11 +15,17 @@ import mlx.core as mx
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "tests"))
-from accuracy import (UNIT_ROUNDOFF, case, case_names, error, references,  # noqa: E402
-                      to_mlx, to_numpy)
-from reference import relative_error  # noqa: E402
-
+from accuracy import (
+    UNIT_ROUNDOFF,
+    case,
+    case_names,
+    error,
+    references,  # noqa: E402
+    to_mlx,
+    to_numpy,
+)
 from mlx_expm_ext import matrix_exp  # noqa: E402
+from reference import relative_error  # noqa: E402
 
 try:
     import torch
@@ -48,16 +54,23 @@ def forward():
         line = f"{dtype:9s} {len(case_names(dtype))} cases: largest error {worst[0]:.1f} u(kappa+sqrt n) ({worst[1]})"
         if ratios:
             q = np.array([r for r, _ in ratios])
-            line += (f"; ours/torch median {np.median(q):.2f}, 90th percentile "
-                     f"{np.percentile(q, 90):.2f}, max {q.max():.1f} ({max(ratios)[1]}), "
-                     f"ours smaller in {np.mean(q < 1) * 100:.0f}%")
+            line += (
+                f"; ours/torch median {np.median(q):.2f}, 90th percentile "
+                f"{np.percentile(q, 90):.2f}, max {q.max():.1f} ({max(ratios)[1]}), "
+                f"ours smaller in {np.mean(q < 1) * 100:.0f}%"
+            )
         print(line)
 
 
 def derivatives():
     refs = references()
-    keys = sorted({(k.split("/")[1], k.split("/")[2]) for k in refs
-                   if k.startswith("frechet/") and k.endswith("/e")})
+    keys = sorted(
+        {
+            (k.split("/")[1], k.split("/")[2])
+            for k in refs
+            if k.startswith("frechet/") and k.endswith("/e")
+        }
+    )
     worst = {}
     for name, dtype in keys:
         key = f"frechet/{name}/{dtype}"
@@ -68,10 +81,13 @@ def derivatives():
 
         _, (jvp,) = mx.jvp(f, [to_mlx(a, dtype)], [to_mlx(e, dtype)])
         _, (vjp,) = mx.vjp(f, [to_mlx(a, dtype)], [to_mlx(e, dtype)])
-        err = max(relative_error(to_numpy(jvp), refs[f"{key}/jvp_hi"], refs[f"{key}/jvp_lo"]),
-                  relative_error(to_numpy(vjp), refs[f"{key}/vjp_hi"], refs[f"{key}/vjp_lo"]))
-        worst[dtype] = max(worst.get(dtype, (0.0, "")),
-                           (err / scale(dtype, kappa, 2 * a.shape[0]), name))
+        err = max(
+            relative_error(to_numpy(jvp), refs[f"{key}/jvp_hi"], refs[f"{key}/jvp_lo"]),
+            relative_error(to_numpy(vjp), refs[f"{key}/vjp_hi"], refs[f"{key}/vjp_lo"]),
+        )
+        worst[dtype] = max(
+            worst.get(dtype, (0.0, "")), (err / scale(dtype, kappa, 2 * a.shape[0]), name)
+        )
     for dtype, (value, name) in sorted(worst.items()):
         print(f"{dtype:9s} derivatives: largest error {value:.1f} u(kappa+sqrt 2n) ({name})")
 

@@ -36,7 +36,9 @@ def parse_shapes(text: str) -> list[tuple[int, int]]:
         try:
             b, n = (int(v) for v in item.lower().strip().split("x"))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"shape {item!r} is not BATCHxN, e.g. 10000x3") from None
+            raise argparse.ArgumentTypeError(
+                f"shape {item!r} is not BATCHxN, e.g. 10000x3"
+            ) from None
         if b < 1 or n < 1:
             raise argparse.ArgumentTypeError(f"shape {item!r} must have batch >= 1 and n >= 1")
         shapes.append((b, n))
@@ -44,39 +46,75 @@ def parse_shapes(text: str) -> list[tuple[int, int]]:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--shapes", type=parse_shapes, default=None,
-                   help=f"comma-separated BATCHxN (default {SHAPES})")
-    p.add_argument("--norms", default=None,
-                   help="comma-separated 1-norms every matrix is scaled to (default 1,50)")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--shapes",
+        type=parse_shapes,
+        default=None,
+        help=f"comma-separated BATCHxN (default {SHAPES})",
+    )
+    p.add_argument(
+        "--norms",
+        default=None,
+        help="comma-separated 1-norms every matrix is scaled to (default 1,50)",
+    )
     p.add_argument("--dtypes", default="float32", help=f"comma-separated, of {', '.join(DTYPES)}")
-    p.add_argument("--repeats", type=int, default=None,
-                   help="at most this many timed calls per implementation and shape (default 15)")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="at most this many timed calls per implementation and shape (default 15)",
+    )
     p.add_argument("--min-repeats", type=int, default=3, help="at least this many (default 3)")
-    p.add_argument("--budget", type=float, default=None,
-                   help="seconds of timed calls per implementation and shape before the "
-                        "repeat count is capped (default 1.5)")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="seconds of timed calls per implementation and shape before the "
+        "repeat count is capped (default 1.5)",
+    )
     p.add_argument("--warmup", type=int, default=None, help="untimed calls first (default 2)")
-    p.add_argument("--max-call", type=float, default=5.0,
-                   help="a call slower than this many seconds is timed once, not repeated; one "
-                        "predicted (from the same implementation at the previous shape) to take "
-                        "over 3 times this is skipped (default 5)")
-    p.add_argument("--peers", default=",".join(peers.PEERS),
-                   help=f"comma-separated subset of {', '.join(peers.PEERS)}, or 'none' "
-                        "(ext and seed always run)")
-    p.add_argument("--seed-norm", choices=("batch", "max"), default="batch",
-                   help="the seed's one norm per batch: Frobenius of the whole batch (default) "
-                        "or the largest per-matrix Frobenius norm")
-    p.add_argument("--quiet-wait", type=float, default=0.0, metavar="S",
-                   help="on a shared machine: before each shape wait up to S seconds for "
-                        "other processes to go idle, and measure a shape again (once) when "
-                        "they took over 10%% of the CPUs during it (default 0: off)")
+    p.add_argument(
+        "--max-call",
+        type=float,
+        default=5.0,
+        help="a call slower than this many seconds is timed once, not repeated; one "
+        "predicted (from the same implementation at the previous shape) to take "
+        "over 3 times this is skipped (default 5)",
+    )
+    p.add_argument(
+        "--peers",
+        default=",".join(peers.PEERS),
+        help=f"comma-separated subset of {', '.join(peers.PEERS)}, or 'none' "
+        "(ext and seed always run)",
+    )
+    p.add_argument(
+        "--seed-norm",
+        choices=("batch", "max"),
+        default="batch",
+        help="the seed's one norm per batch: Frobenius of the whole batch (default) "
+        "or the largest per-matrix Frobenius norm",
+    )
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="on a shared machine: before each shape wait up to S seconds for "
+        "other processes to go idle, and measure a shape again (once) when "
+        "they took over 10%% of the CPUs during it (default 0: off)",
+    )
     p.add_argument("--no-backward", action="store_true", help="forward only")
     p.add_argument("--rng-seed", type=int, default=0, help="seed of the random inputs")
     p.add_argument("--json", metavar="PATH", help="write every measurement to PATH")
     p.add_argument("--png", metavar="PATH", help="plot time per matrix against n (matplotlib)")
-    p.add_argument("--quick", action="store_true",
-                   help=f"smoke run: shapes {QUICK_SHAPES}, norm 1, 1 warm-up, 3 repeats")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: shapes {QUICK_SHAPES}, norm 1, 1 warm-up, 3 repeats",
+    )
     a = p.parse_args(argv)
     quick = a.quick
     a.shapes = a.shapes or parse_shapes(QUICK_SHAPES if quick else SHAPES)
@@ -132,7 +170,9 @@ def ext_plans(x: np.ndarray) -> list[tuple[int, int]] | None:
     half types, an old build)."""
     try:
         import mlx.core as mx
+
         from mlx_expm_ext import _ext
+
         if x.shape[-1] < 2 or x.dtype.name not in ("float32", "float64", "complex64"):
             return None
         return [tuple(p) for p in _ext._cpu_plans(mx.array(x, dtype=getattr(mx, x.dtype.name)))]
@@ -178,8 +218,9 @@ def _predicted_s(history: dict, key: tuple, batch: int, n: int) -> tuple[float, 
     return t0 * work / work0, f"{b0}x{n0}"
 
 
-def run_block(impls: dict, dtype: str, norm: float, batch: int, n: int, args,
-              history: dict) -> dict:
+def run_block(
+    impls: dict, dtype: str, norm: float, batch: int, n: int, args, history: dict
+) -> dict:
     x64, w = make_inputs(batch, n, dtype, args.rng_seed)
     x = (x64 * norm).astype(dtype)
     precision = seed.precision_of(dtype)
@@ -205,8 +246,9 @@ def run_block(impls: dict, dtype: str, norm: float, batch: int, n: int, args,
         cases.append(timing.Case(key=f"gemm|{lib}", thunk=thunk))
 
     monitor = timing.CpuMonitor()
-    timing.run_interleaved(cases, args.warmup, args.min_repeats, args.repeats, args.budget,
-                           max_call_s=args.max_call)
+    timing.run_interleaved(
+        cases, args.warmup, args.min_repeats, args.repeats, args.budget, max_call_s=args.max_call
+    )
     load = monitor.read()
 
     results: dict = {}
@@ -234,10 +276,18 @@ def run_block(impls: dict, dtype: str, norm: float, batch: int, n: int, args,
     # numpy's and torch's; MLX's own matmul is recorded too and counts if faster.
     floor_lib = min(gemm, key=gemm.get) if gemm else None
     return {
-        "dtype": dtype, "norm": norm, "batch": batch, "n": n, "plan": p,
+        "dtype": dtype,
+        "norm": norm,
+        "batch": batch,
+        "n": n,
+        "plan": p,
         "gemm_median_s": gemm,
-        "gemm_times_s": {c.key.split("|")[1]: c.times_s for c in cases if c.key.startswith("gemm|")},
-        "gemm_errors": {c.key.split("|")[1]: c.error for c in cases if c.key.startswith("gemm|") and c.error},
+        "gemm_times_s": {
+            c.key.split("|")[1]: c.times_s for c in cases if c.key.startswith("gemm|")
+        },
+        "gemm_errors": {
+            c.key.split("|")[1]: c.error for c in cases if c.key.startswith("gemm|") and c.error
+        },
         "floor_lib": floor_lib,
         "floor_s": p["products"] * gemm[floor_lib] if floor_lib else None,
         "results": results,
@@ -247,7 +297,9 @@ def run_block(impls: dict, dtype: str, norm: float, batch: int, n: int, args,
 
 def load_impls(args) -> tuple[dict, dict]:
     impls, skipped = {}, {}
-    candidates = [peers.Ext(), peers.Seed(args.seed_norm)] + [peers.PEERS[name]() for name in args.peers]
+    candidates = [peers.Ext(), peers.Seed(args.seed_norm)] + [
+        peers.PEERS[name]() for name in args.peers
+    ]
     for impl in candidates:
         for attempt in range(3):
             try:
@@ -276,10 +328,12 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
     monitor = timing.CpuMonitor()
     order = [name for name in IMPL_ORDER if name in impls]
-    print(f"# shapes {' '.join(f'{b}x{n}' for b, n in args.shapes)}; norms "
-          f"{', '.join(f'{v:g}' for v in args.norms)}; dtypes {', '.join(args.dtypes)}; "
-          f"warm-up {args.warmup}, repeats {args.min_repeats}..{args.repeats} within "
-          f"{args.budget:g} s; seed norm {args.seed_norm}")
+    print(
+        f"# shapes {' '.join(f'{b}x{n}' for b, n in args.shapes)}; norms "
+        f"{', '.join(f'{v:g}' for v in args.norms)}; dtypes {', '.join(args.dtypes)}; "
+        f"warm-up {args.warmup}, repeats {args.min_repeats}..{args.repeats} within "
+        f"{args.budget:g} s; seed norm {args.seed_norm}"
+    )
     print("# times: median of repeats, microseconds; /X = this time over X's (below 1: faster)")
     blocks = []
     history: dict = {}  # (dtype, norm, impl, mode) -> (last shape, median s)
@@ -292,7 +346,10 @@ def main(argv=None) -> int:
                     if args.quiet_wait > 0:
                         waited = timing.wait_for_quiet(args.quiet_wait)
                         if waited > 1.5:
-                            print(f"# waited {waited:.0f} s for other processes to go idle", flush=True)
+                            print(
+                                f"# waited {waited:.0f} s for other processes to go idle",
+                                flush=True,
+                            )
                     block = run_block(impls, dtype, norm, batch, n, args, history)
                     block["attempt"] = attempt + 1
                     if block["load"].get("others_cpu_share", 0.0) <= 0.1:

@@ -25,8 +25,13 @@ def constant(name):
     return [float(v) for v in re.findall(r"MATRIX_EXP_REAL\(([-+0-9.e]+)\)", block.group(2))]
 
 
-THETA = [float(v.rstrip("f")) for v in re.findall(
-    r"([0-9.]+e[-+][0-9]+)f", re.search(r"kThetaFloat32\[[^=]*=\s*\{(.*?)\};", SOURCE, re.S).group(1))]
+THETA = [
+    float(v.rstrip("f"))
+    for v in re.findall(
+        r"([0-9.]+e[-+][0-9]+)f",
+        re.search(r"kThetaFloat32\[[^=]*=\s*\{(.*?)\};", SOURCE, re.S).group(1),
+    )
+]
 T8 = {k: F(constant("kT8" + k)[0]) for k in ("X1", "X2", "X3", "X4", "X5", "X6", "X7", "Y2")}
 T12 = np.array(constant("kT12"), F).reshape(4, 4)
 T18 = np.array(constant("kT18"), F).reshape(5, 5)
@@ -93,9 +98,11 @@ def main():
                 for scheme in errors:
                     x, products[scheme] = scheme(a)
                     errors[scheme].append(np.abs(x - ref).sum(0).max() / np.abs(ref).sum(0).max())
-            print(f"{norm:5g} {n:4d} | {products[t8_and_squaring]:19d}  "
-                  f"{np.median(errors[t8_and_squaring]):.1e} | "
-                  f"{products[full_set]:13d}  {np.median(errors[full_set]):.1e}")
+            print(
+                f"{norm:5g} {n:4d} | {products[t8_and_squaring]:19d}  "
+                f"{np.median(errors[t8_and_squaring]):.1e} | "
+                f"{products[full_set]:13d}  {np.median(errors[full_set]):.1e}"
+            )
 
 
 if __name__ == "__main__":

@@ -120,8 +120,10 @@ class MlxExpm(_MLX):
     def load(self):
         super().load()
         if version_of("mlx-expm") is None:
-            raise Unavailable("not installed (pip install mlx-expm: PyPI has 0.1.1, "
-                              "pure-Python Pade 13 on MLX ops)")
+            raise Unavailable(
+                "not installed (pip install mlx-expm: PyPI has 0.1.1, "
+                "pure-Python Pade 13 on MLX ops)"
+            )
         self.mod = _import("mlx_expm")
 
     def fn(self, a):

@@ -16,10 +16,28 @@ try:
 except ImportError:
     from peers import version_of
 
-DISTS = ("mlx", "mlx-cpu", "mlx-expm-ext", "numpy", "scipy", "torch", "jax", "jaxlib",
-         "mlx-expm", "threadpoolctl", "matplotlib")
-ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE",
-            "OPENBLAS_L2_SIZE", "XLA_FLAGS", "MLX_NUM_THREADS")
+DISTS = (
+    "mlx",
+    "mlx-cpu",
+    "mlx-expm-ext",
+    "numpy",
+    "scipy",
+    "torch",
+    "jax",
+    "jaxlib",
+    "mlx-expm",
+    "threadpoolctl",
+    "matplotlib",
+)
+ENV_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "XLA_FLAGS",
+    "MLX_NUM_THREADS",
+)
 
 
 # --- machine and libraries ---------------------------------------------------
@@ -66,12 +84,18 @@ def _project_state() -> dict:
 
         state["ext_file"] = ext.__file__
         state["ext_mtime"] = datetime.datetime.fromtimestamp(
-            os.path.getmtime(ext.__file__), datetime.timezone.utc).isoformat()
+            os.path.getmtime(ext.__file__), datetime.timezone.utc
+        ).isoformat()
     except Exception:
         pass
     try:  # read-only
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
-                              capture_output=True, text=True, timeout=10)
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         if head.returncode == 0:
             state["commit"] = head.stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -86,7 +110,9 @@ def environment(loaded: dict) -> dict:
         "machine": {
             "cpu": _cpu_model(),
             "cores": os.cpu_count(),
-            "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "cores_usable": len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else None,
             "memory": _mem_total(),
             "platform": platform.platform(),
             "python": sys.version.split()[0],
@@ -119,12 +145,18 @@ def print_environment(env: dict) -> None:
     if isinstance(pools, list):
         for p in pools:
             desc = f"{p.get('internal_api')} {p.get('version') or ''} {p.get('architecture') or ''}".strip()
-            print(f"# threads: {p.get('num_threads')} x {desc} ({os.path.basename(p.get('filepath', ''))})")
+            print(
+                f"# threads: {p.get('num_threads')} x {desc} ({os.path.basename(p.get('filepath', ''))})"
+            )
     else:
         print(f"# threads: {pools}")
     if "torch" in env["threads"]:
         print(f"# torch threads: {env['threads']['torch']}")
-    blas = [os.path.basename(p) for p in env["libraries_mapped"] if re.search("blas|lapack|mkl", p, re.I)]
+    blas = [
+        os.path.basename(p)
+        for p in env["libraries_mapped"]
+        if re.search("blas|lapack|mkl", p, re.I)
+    ]
     if blas:
         print("# BLAS/LAPACK loaded: " + ", ".join(blas))
     if env["env"]:
@@ -152,8 +184,10 @@ def fmt_ratio(a: float | None, b: float | None) -> str:
     return f"{r:.2f}" if r < 100 else f"{r:.0f}"
 
 
-COLUMNS = (f"{'impl':<9}{'fwd us':>11}{'us/mat':>10}{'/torch':>8}{'/seed':>7}{'/floor':>8}"
-           f"{'f+b us':>12}{'/torch':>8}{'/seed':>7}{'f+b/fwd':>9}")
+COLUMNS = (
+    f"{'impl':<9}{'fwd us':>11}{'us/mat':>10}{'/torch':>8}{'/seed':>7}{'/floor':>8}"
+    f"{'f+b us':>12}{'/torch':>8}{'/seed':>7}{'f+b/fwd':>9}"
+)
 
 
 def print_block(block: dict, impl_order: list[str]) -> None:
@@ -161,13 +195,17 @@ def print_block(block: dict, impl_order: list[str]) -> None:
     b, n, p = block["batch"], block["n"], block["plan"]
     gemm = ", ".join(f"{lib} {fmt_us(t)}" for lib, t in block["gemm_median_s"].items())
     seed_plan = p["seed"]
-    print(f"\n{block['dtype']}  |A|_1={block['norm']:g}  batch {b} x {n}x{n}:  "
-          f"T{p['degree']} s={p['squarings']}, {p['products']:g} products/matrix "
-          f"(seed T{seed_plan['degree']} s={seed_plan['squarings']}, {seed_plan['products']})")
+    print(
+        f"\n{block['dtype']}  |A|_1={block['norm']:g}  batch {b} x {n}x{n}:  "
+        f"T{p['degree']} s={p['squarings']}, {p['products']:g} products/matrix "
+        f"(seed T{seed_plan['degree']} s={seed_plan['squarings']}, {seed_plan['products']})"
+    )
     print_load(block.get("load", {}), "this block")
     floor = block["floor_s"]
-    print(f"  one batched GEMM, us: {gemm or '-'}  ->  floor {fmt_us(floor)} us "
-          f"({p['products']:g} x {block['floor_lib'] or '-'})")
+    print(
+        f"  one batched GEMM, us: {gemm or '-'}  ->  floor {fmt_us(floor)} us "
+        f"({p['products']:g} x {block['floor_lib'] or '-'})"
+    )
     print("  " + COLUMNS)
     res = block["results"]
 
@@ -179,10 +217,12 @@ def print_block(block: dict, impl_order: list[str]) -> None:
         if impl not in res:
             continue
         f, fb = med(impl, "fwd"), med(impl, "fwd+bwd")
-        row = (f"{impl:<9}{fmt_us(f):>11}{fmt_us(f / b if f else None):>10}"
-               f"{fmt_ratio(f, med('torch', 'fwd')):>8}{fmt_ratio(f, med('seed', 'fwd')):>7}"
-               f"{fmt_ratio(f, floor):>8}{fmt_us(fb):>12}{fmt_ratio(fb, med('torch', 'fwd+bwd')):>8}"
-               f"{fmt_ratio(fb, med('seed', 'fwd+bwd')):>7}{fmt_ratio(fb, f):>9}")
+        row = (
+            f"{impl:<9}{fmt_us(f):>11}{fmt_us(f / b if f else None):>10}"
+            f"{fmt_ratio(f, med('torch', 'fwd')):>8}{fmt_ratio(f, med('seed', 'fwd')):>7}"
+            f"{fmt_ratio(f, floor):>8}{fmt_us(fb):>12}{fmt_ratio(fb, med('torch', 'fwd+bwd')):>8}"
+            f"{fmt_ratio(fb, med('seed', 'fwd+bwd')):>7}{fmt_ratio(fb, f):>9}"
+        )
         print("  " + row)
         for mode in ("fwd", "fwd+bwd"):
             r = res[impl].get(mode, {})
@@ -199,15 +239,19 @@ def print_load(load: dict, what: str) -> None:
     """Warn when other processes or the hypervisor took a visible share of the CPUs."""
     others, steal = load.get("others_cpu_share", 0.0), load.get("steal_share", 0.0)
     if others > 0.05 or steal > 0.05:
-        print(f"  ! during {what} other processes used {others:.0%} and the hypervisor stole "
-              f"{steal:.0%} of the {os.cpu_count()} CPUs: these times are inflated")
+        print(
+            f"  ! during {what} other processes used {others:.0%} and the hypervisor stole "
+            f"{steal:.0%} of the {os.cpu_count()} CPUs: these times are inflated"
+        )
 
 
 def print_summary(blocks: list[dict]) -> None:
     """ext against the others, one line per block."""
     print("\nSummary: ext time / other time (below 1: ext is faster), ext / floor, ext f+b/fwd")
-    print(f"  {'dtype':<10}{'norm':>6}{'shape':>12}{'/torch':>8}{'/seed':>7}{'/scipy':>8}{'/jax':>7}"
-          f"{'/floor':>8}{'f+b /torch':>12}{'f+b /seed':>11}{'f+b/fwd':>9}")
+    print(
+        f"  {'dtype':<10}{'norm':>6}{'shape':>12}{'/torch':>8}{'/seed':>7}{'/scipy':>8}{'/jax':>7}"
+        f"{'/floor':>8}{'f+b /torch':>12}{'f+b /seed':>11}{'f+b/fwd':>9}"
+    )
     for bl in blocks:
         res = bl["results"]
 
@@ -216,11 +260,13 @@ def print_summary(blocks: list[dict]) -> None:
             return r["median_s"] if r else None
 
         e, eb = med("ext"), med("ext", "fwd+bwd")
-        print(f"  {bl['dtype']:<10}{bl['norm']:>6g}{str(bl['batch']) + 'x' + str(bl['n']):>12}"
-              f"{fmt_ratio(e, med('torch')):>8}{fmt_ratio(e, med('seed')):>7}"
-              f"{fmt_ratio(e, med('scipy')):>8}{fmt_ratio(e, med('jax')):>7}"
-              f"{fmt_ratio(e, bl['floor_s']):>8}{fmt_ratio(eb, med('torch', 'fwd+bwd')):>12}"
-              f"{fmt_ratio(eb, med('seed', 'fwd+bwd')):>11}{fmt_ratio(eb, e):>9}")
+        print(
+            f"  {bl['dtype']:<10}{bl['norm']:>6g}{str(bl['batch']) + 'x' + str(bl['n']):>12}"
+            f"{fmt_ratio(e, med('torch')):>8}{fmt_ratio(e, med('seed')):>7}"
+            f"{fmt_ratio(e, med('scipy')):>8}{fmt_ratio(e, med('jax')):>7}"
+            f"{fmt_ratio(e, bl['floor_s']):>8}{fmt_ratio(eb, med('torch', 'fwd+bwd')):>12}"
+            f"{fmt_ratio(eb, med('seed', 'fwd+bwd')):>11}{fmt_ratio(eb, e):>9}"
+        )
 
 
 # --- files -----------------------------------------------------------------------
@@ -241,7 +287,9 @@ def write_png(path: str, blocks: list[dict], impl_order: list[str]) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print(f"\nno plot: matplotlib is not installed (pip install matplotlib); {path} not written")
+        print(
+            f"\nno plot: matplotlib is not installed (pip install matplotlib); {path} not written"
+        )
         return
     panels: dict[tuple, list[dict]] = {}
     for bl in blocks:
@@ -258,11 +306,20 @@ def write_png(path: str, blocks: list[dict], impl_order: list[str]) -> None:
         bls = [by_n[n] for n in sorted(by_n)]
         for impl in impl_order:
             for mode, style in (("fwd", "-o"), ("fwd+bwd", "--^")):
-                pts = [(bl["n"], r["median_s"] / bl["batch"] * 1e6) for bl in bls
-                       if (r := bl["results"].get(impl, {}).get(mode)) and r["median_s"]]
+                pts = [
+                    (bl["n"], r["median_s"] / bl["batch"] * 1e6)
+                    for bl in bls
+                    if (r := bl["results"].get(impl, {}).get(mode)) and r["median_s"]
+                ]
                 if pts:
-                    ax.plot(*zip(*pts), style, color=colors.get(impl), ms=4,
-                            label=f"{impl} {mode}", alpha=1.0 if mode == "fwd" else 0.6)
+                    ax.plot(
+                        *zip(*pts),
+                        style,
+                        color=colors.get(impl),
+                        ms=4,
+                        label=f"{impl} {mode}",
+                        alpha=1.0 if mode == "fwd" else 0.6,
+                    )
         pts = [(bl["n"], bl["floor_s"] / bl["batch"] * 1e6) for bl in bls if bl["floor_s"]]
         if pts:
             ax.plot(*zip(*pts), ":", color="black", label="floor (products x GEMM)")

@@ -95,8 +95,15 @@ def _repeat(case: Case) -> float | None:
         return None
 
 
-def run_interleaved(cases: list[Case], warmup: int, min_repeats: int, max_repeats: int,
-                    budget_s: float, burst_s: float = 0.01, max_call_s: float = 5.0) -> None:
+def run_interleaved(
+    cases: list[Case],
+    warmup: int,
+    min_repeats: int,
+    max_repeats: int,
+    budget_s: float,
+    burst_s: float = 0.01,
+    max_call_s: float = 5.0,
+) -> None:
     """Fill each case's ``times_s``; a case whose first call already takes
     ``max_call_s`` keeps that one call as its only sample (``target == 1``)."""
     live = [c for c in cases if c.thunk is not None and c.error is None]

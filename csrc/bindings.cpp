@@ -3,8 +3,8 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/array.h>
 #include <nanobind/stl/string.h>
-#include <nanobind/stl/vector.h>
 #include <nanobind/stl/variant.h>
+#include <nanobind/stl/vector.h>
 
 #include "cpu/job.h"
 #include "cpu/parallel.h"
@@ -93,8 +93,13 @@ True
   // Test hooks, not public API.
   m.def(
       "_fused_plan",
-      [](const std::string& dtype, int n, int64_t count, int64_t batch_stride,
-         int64_t row_stride, int64_t col_stride, int max_threads) {
+      [](const std::string& dtype,
+         int n,
+         int64_t count,
+         int64_t batch_stride,
+         int64_t row_stride,
+         int64_t col_stride,
+         int max_threads) {
         auto p = mlx_expm::metal::plan_fused(
             dtype, n, count, batch_stride, row_stride, col_stride, max_threads);
         nb::dict d;
@@ -108,10 +113,16 @@ True
       },
       "The launch plan of the fused Metal kernel (csrc/metal/plan.h).");
   m.def("_fused_supported", &mlx_expm::metal::fused_supported);
-  m.def("_fused_kernel_runs_here", &mlx_expm::fused_kernel_runs_here,
-        "Whether this GPU runs the fused kernel (a Metal build, Apple7 family or later).");
-  m.def("_cpu_plans", &mlx_expm::cpu::plans,
-        "(degree, squarings) of the Taylor scheme the CPU kernels run on each matrix.");
-  m.def("_max_threads", &mlx_expm::cpu::max_threads,
-        "The threads the CPU kernels use (MLX_EXPM_NUM_THREADS, capped at the CPUs).");
+  m.def(
+      "_fused_kernel_runs_here",
+      &mlx_expm::fused_kernel_runs_here,
+      "Whether this GPU runs the fused kernel (a Metal build, Apple7 family or later).");
+  m.def(
+      "_cpu_plans",
+      &mlx_expm::cpu::plans,
+      "(degree, squarings) of the Taylor scheme the CPU kernels run on each matrix.");
+  m.def(
+      "_max_threads",
+      &mlx_expm::cpu::max_threads,
+      "The threads the CPU kernels use (MLX_EXPM_NUM_THREADS, capped at the CPUs).");
 }

@@ -2,7 +2,10 @@
 
 namespace mlx_expm {
 
-mx::array upper_block(const mx::array& top_left, const mx::array& top_right, mx::Stream s) {
+mx::array upper_block(
+    const mx::array& top_left,
+    const mx::array& top_right,
+    mx::Stream s) {
   auto top = mx::concatenate({top_left, top_right}, -1, s);
   auto bottom = mx::concatenate({mx::zeros_like(top_left, s), top_left}, -1, s);
   return mx::concatenate({top, bottom}, -2, s);

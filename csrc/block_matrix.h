@@ -11,7 +11,10 @@ namespace mlx_expm {
 namespace mx = mlx::core;
 
 // [[top_left, top_right], [0, top_left]] over the last two axes.
-mx::array upper_block(const mx::array& top_left, const mx::array& top_right, mx::Stream s);
+mx::array upper_block(
+    const mx::array& top_left,
+    const mx::array& top_right,
+    mx::Stream s);
 
 // Block (row, col), n x n, of a (..., 2n, 2n) array.
 mx::array block(const mx::array& x, int row, int col, mx::Stream s);

@@ -94,27 +94,47 @@ mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s) {
   const int n = x.shape(-1);
   if (fused(x.dtype(), n, stream)) { // the kernel takes a (count, n, n) array
     auto flat = mx::reshape(x, {-1, n, n}, stream);
-    auto out = mx::array(flat.shape(), flat.dtype(), std::make_shared<MatrixExp>(stream), {flat});
+    auto out = mx::array(
+        flat.shape(),
+        flat.dtype(),
+        std::make_shared<MatrixExp>(stream),
+        {flat});
     return mx::reshape(out, x.shape(), stream);
   }
-  return mx::array(x.shape(), x.dtype(), std::make_shared<MatrixExp>(cpu_stream_for(stream)), {x});
+  return mx::array(
+      x.shape(),
+      x.dtype(),
+      std::make_shared<MatrixExp>(cpu_stream_for(stream)),
+      {x});
 }
 
 // On the GPU, L(A, E) is a block of exp([[A, E], [0, A]]) (block_matrix.h)
 // where the fused kernel takes that 2n x 2n matrix; else the CPU's dual scheme.
-mx::array matrix_exp_frechet(const mx::array& a, const mx::array& e, mx::StreamOrDevice s) {
+mx::array matrix_exp_frechet(
+    const mx::array& a,
+    const mx::array& e,
+    mx::StreamOrDevice s) {
   check_square(a);
   auto stream = mx::to_stream(s);
   auto dtype = result_dtype(mx::promote_types(a.dtype(), e.dtype()), stream);
-  auto inputs = mx::broadcast_arrays({mx::astype(a, dtype, stream), mx::astype(e, dtype, stream)}, stream);
+  auto inputs = mx::broadcast_arrays(
+      {mx::astype(a, dtype, stream), mx::astype(e, dtype, stream)}, stream);
   if (inputs[0].size() == 0) {
     return mx::zeros(inputs[0].shape(), dtype, stream);
   }
   if (fused(dtype, 2 * a.shape(-1), stream)) {
-    return block(matrix_exp(upper_block(inputs[0], inputs[1], stream), stream), 0, 1, stream);
+    return block(
+        matrix_exp(upper_block(inputs[0], inputs[1], stream), stream),
+        0,
+        1,
+        stream);
   }
   auto shape = inputs[0].shape();
-  return mx::array(shape, dtype, std::make_shared<MatrixExpFrechet>(cpu_stream_for(stream)), std::move(inputs));
+  return mx::array(
+      shape,
+      dtype,
+      std::make_shared<MatrixExpFrechet>(cpu_stream_for(stream)),
+      std::move(inputs));
 }
 
 } // namespace mlx_expm

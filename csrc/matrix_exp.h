@@ -19,7 +19,10 @@ mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s = {});
 
 // The Frechet derivative L(A, E) of exp at A in direction E, for each pair of
 // matrices of a and e (broadcast against each other).
-mx::array matrix_exp_frechet(const mx::array& a, const mx::array& e, mx::StreamOrDevice s = {});
+mx::array matrix_exp_frechet(
+    const mx::array& a,
+    const mx::array& e,
+    mx::StreamOrDevice s = {});
 
 // "(2, 3)": a shape as Python writes it, for error messages.
 std::string shape_string(const mx::Shape& shape);
@@ -39,12 +42,15 @@ class MatrixExpPrimitive : public mx::Primitive {
   using array = mx::array; // for MLX's DEFINE_* macros below
   explicit MatrixExpPrimitive(mx::Stream stream) : mx::Primitive(stream) {}
 
-  void eval_cpu(const std::vector<mx::array>& inputs, std::vector<mx::array>& outputs)
-      override;
-  void eval_gpu(const std::vector<mx::array>& inputs, std::vector<mx::array>& outputs)
-      override;
+  void eval_cpu(
+      const std::vector<mx::array>& inputs,
+      std::vector<mx::array>& outputs) override;
+  void eval_gpu(
+      const std::vector<mx::array>& inputs,
+      std::vector<mx::array>& outputs) override;
 
-  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override {
+  std::vector<mx::Shape> output_shapes(
+      const std::vector<mx::array>& inputs) override {
     return {inputs[0].shape()};
   }
 

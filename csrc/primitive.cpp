@@ -17,7 +17,8 @@ namespace {
 // A^H over the last two axes (A^T for real dtypes).
 mx::array adjoint(const mx::array& a, mx::Stream s) {
   auto t = mx::swapaxes(a, -1, -2, s);
-  return mx::issubdtype(a.dtype(), mx::complexfloating) ? mx::conjugate(t, s) : t;
+  return mx::issubdtype(a.dtype(), mx::complexfloating) ? mx::conjugate(t, s)
+                                                        : t;
 }
 
 // The batched axis to the front, or a new leading axis of size 1 for an
@@ -83,12 +84,16 @@ std::vector<mx::array> MatrixExpFrechet::vjp(
   const auto& h = cotangents[0];
   auto zero = mx::zeros_like(h, s);
   auto h_block = mx::concatenate(
-      {mx::concatenate({zero, h}, -1, s), mx::concatenate({zero, zero}, -1, s)}, -2, s);
+      {mx::concatenate({zero, h}, -1, s), mx::concatenate({zero, zero}, -1, s)},
+      -2,
+      s);
   auto x = upper_block(primals[0], primals[1], s);
   auto y = matrix_exp_frechet(adjoint(x, s), h_block, s);
   std::vector<mx::array> grads;
   for (int arg : argnums) {
-    grads.push_back(arg == 0 ? mx::add(block(y, 0, 0, s), block(y, 1, 1, s), s) : block(y, 0, 1, s));
+    grads.push_back(
+        arg == 0 ? mx::add(block(y, 0, 0, s), block(y, 1, 1, s), s)
+                 : block(y, 0, 1, s));
   }
   return grads;
 }

@@ -72,7 +72,8 @@ struct Workspace {
     threadgroup const float* b = slot(y);
     for (int ti = 0; ti < P; ti += mp::kTile) {
       for (int tj = 0; tj < P; tj += mp::kTile) {
-        simdgroup_matrix<float, 8, 8> acc = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
+        simdgroup_matrix<float, 8, 8> acc =
+            make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
         if (accumulate) {
           simdgroup_load(acc, c + ti * P + tj, P);
         }
@@ -98,8 +99,12 @@ struct Workspace {
   }
 
   // d = c_identity I + sum_j c[j] x[j], for k <= 4 terms.
-  void combine(int d, float c_identity, thread const float* c, thread const int* x, int k)
-      const thread {
+  void combine(
+      int d,
+      float c_identity,
+      thread const float* c,
+      thread const int* x,
+      int k) const thread {
     threadgroup float* out = slot(d);
     for (uint e = lane; e < uint(P * P); e += mp::kSimdWidth) {
       float v = c[0] * slot(x[0])[e];
@@ -187,7 +192,8 @@ void load_matrix(
     const int j = int(e) % P;
     float v = 0.0f;
     if (i < n && j < n) {
-      v = static_cast<float>(src[i * params.row_stride + j * params.col_stride]);
+      v = static_cast<float>(
+          src[i * params.row_stride + j * params.col_stride]);
     }
     a[e] = v;
   }

@@ -25,10 +25,12 @@ template <typename T, int P>
   if (b >= params.count) {
     return;
   }
-  const Workspace<P> ws{scratch + simd_group * ms::kNumSlots * P * P, lane, int(params.n)};
+  const Workspace<P> ws{
+      scratch + simd_group * ms::kNumSlots * P * P, lane, int(params.n)};
   matrix_exp_one<T, P>(in, out, params, b, ws);
 }
 
+// clang-format off: the instantiations read as a table (to the end of the file).
 #define instantiate_matrix_exp_fused(tname, type, padded)                        \
   template [[host_name("matrix_exp_fused_" #tname "_" #padded)]] [[kernel]]      \
   decltype(matrix_exp_fused<type, padded>) matrix_exp_fused<type, padded>;

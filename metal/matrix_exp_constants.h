@@ -47,8 +47,8 @@ MATRIX_EXP_CONSTANT int kDegreeIndex18 = 5;
 // T_m(A) stays below the unit roundoff. A matrix with ||A||_1 <= theta_m uses
 // T_m; above theta_18 it is scaled by 2^-s, s = ceil(log2(||A||_1 / theta_18)),
 // and T_18 is squared s times.
-// float64: [BBC19], Table 3 (u = 2^-53). float32/complex64: the values PyTorch's
-// linalg_matrix_exp uses, computed by the same method for u = 2^-24.
+// float64: [BBC19], Table 3 (u = 2^-53). float32/complex64: the values
+// PyTorch's linalg_matrix_exp uses, computed by the same method for u = 2^-24.
 MATRIX_EXP_CONSTANT float kThetaFloat32[kNumDegrees] = {
     1.192092800768788e-07f, // T1
     5.978858893805233e-04f, // T2
@@ -87,14 +87,22 @@ MATRIX_EXP_CONSTANT matrix_exp_real kT4[3] = {
 //   y2 = (857 - 58 r) / 630
 // (x7 divides by x3^2; PyTorch divides by x3, which leaves T8 only 4th-order
 // accurate: pytorch/pytorch#196592.) Values rounded from 40-digit arithmetic.
-MATRIX_EXP_CONSTANT matrix_exp_real kT8X1 = MATRIX_EXP_REAL(0.1083646567852278085231);
-MATRIX_EXP_CONSTANT matrix_exp_real kT8X2 = MATRIX_EXP_REAL(0.02709116419630695213077);
-MATRIX_EXP_CONSTANT matrix_exp_real kT8X3 = MATRIX_EXP_REAL(0.6666666666666666666667);
-MATRIX_EXP_CONSTANT matrix_exp_real kT8X4 = MATRIX_EXP_REAL(0.5467614579707240525064);
-MATRIX_EXP_CONSTANT matrix_exp_real kT8X5 = MATRIX_EXP_REAL(0.161125573395417592828);
-MATRIX_EXP_CONSTANT matrix_exp_real kT8X6 = MATRIX_EXP_REAL(0.01409091715837820773081);
-MATRIX_EXP_CONSTANT matrix_exp_real kT8X7 = MATRIX_EXP_REAL(0.0337927970108705041406);
-MATRIX_EXP_CONSTANT matrix_exp_real kT8Y2 = MATRIX_EXP_REAL(0.1354923613528506316624);
+MATRIX_EXP_CONSTANT matrix_exp_real kT8X1 =
+    MATRIX_EXP_REAL(0.1083646567852278085231);
+MATRIX_EXP_CONSTANT matrix_exp_real kT8X2 =
+    MATRIX_EXP_REAL(0.02709116419630695213077);
+MATRIX_EXP_CONSTANT matrix_exp_real kT8X3 =
+    MATRIX_EXP_REAL(0.6666666666666666666667);
+MATRIX_EXP_CONSTANT matrix_exp_real kT8X4 =
+    MATRIX_EXP_REAL(0.5467614579707240525064);
+MATRIX_EXP_CONSTANT matrix_exp_real kT8X5 =
+    MATRIX_EXP_REAL(0.161125573395417592828);
+MATRIX_EXP_CONSTANT matrix_exp_real kT8X6 =
+    MATRIX_EXP_REAL(0.01409091715837820773081);
+MATRIX_EXP_CONSTANT matrix_exp_real kT8X7 =
+    MATRIX_EXP_REAL(0.0337927970108705041406);
+MATRIX_EXP_CONSTANT matrix_exp_real kT8Y2 =
+    MATRIX_EXP_REAL(0.1354923613528506316624);
 
 // T12, 4 products ([BBC19], Section 4, the m = 12 scheme). Row i holds the
 // coefficients of B_i in the basis {I, A, A2, A3}:

@@ -12,7 +12,8 @@
 //   void mul(int d, int x, int y);            d = x y
 //   void mul_add(int d, int x, int y);        d += x y
 //   void combine(int d, real c_identity, const real* c, const int* x, int k);
-//                                             d = c_identity I + sum_j c[j] x[j]
+//                                             d = c_identity I + sum_j c[j]
+//                                             x[j]
 //   void add_scaled(int d, real c, int x);    d += c x
 //   void add_identity(int d, real c);         d += c I
 //   void scale_pow2(int d, int k);            d *= 2^k, exactly
@@ -59,7 +60,16 @@ using std::log2;
 
 // The work slots. evaluate_taylor leaves T_m(A) in kR (T18: in kB1); the
 // squarings then alternate between that slot and kA2, free by then.
-enum Slot : int { kA = 0, kA2 = 1, kA3 = 2, kA6 = 3, kB0 = 4, kB1 = 5, kR = 6, kNumSlots = 7 };
+enum Slot : int {
+  kA = 0,
+  kA2 = 1,
+  kA3 = 2,
+  kA6 = 3,
+  kB0 = 4,
+  kB1 = 5,
+  kR = 6,
+  kNumSlots = 7
+};
 
 // What the scheme needs of a real type: the thresholds theta_m of its unit
 // roundoff (matrix_exp_constants.h), its largest finite value and binary
@@ -138,8 +148,9 @@ Plan plan_for_norm(Norm<Real> norm) {
 // largest finite number, the norm is that of A / 2^h, h = ceil(log2 n) + 1,
 // whose column sums cannot overflow (n entries of at most max_finite / 2^h).
 template <class Algebra>
-bool finite_norm1(MATRIX_EXP_THREAD Algebra& alg,
-                  MATRIX_EXP_THREAD Norm<typename Algebra::real>& norm) {
+bool finite_norm1(
+    MATRIX_EXP_THREAD Algebra& alg,
+    MATRIX_EXP_THREAD Norm<typename Algebra::real>& norm) {
   typedef typename Algebra::real real;
   const real largest = RealTraits<real>::largest();
   norm.halvings = 0;
@@ -178,7 +189,10 @@ void form_low_powers(MATRIX_EXP_THREAD Algebra& alg) {
 // 2^(max_exponent / 4 - 4) (2^28 in float32, 2^252 in float64). norm_x is
 // ||X||_1.
 template <class Algebra>
-Plan reduce_overscaling(MATRIX_EXP_THREAD Algebra& alg, Plan plan, typename Algebra::real norm_x) {
+Plan reduce_overscaling(
+    MATRIX_EXP_THREAD Algebra& alg,
+    Plan plan,
+    typename Algebra::real norm_x) {
   typedef typename Algebra::real real;
   const real norm2 = alg.norm1(kA2, 0);
   const real norm3 = alg.norm1(kA3, 0);
@@ -208,7 +222,9 @@ Plan reduce_overscaling(MATRIX_EXP_THREAD Algebra& alg, Plan plan, typename Alge
 // prepares the slots: A scaled by 2^-s and, for T12 and T18, A^2 and A^3
 // formed, with s reduced as far as those powers allow.
 template <class Algebra>
-Plan plan_scheme(MATRIX_EXP_THREAD Algebra& alg, Norm<typename Algebra::real> norm) {
+Plan plan_scheme(
+    MATRIX_EXP_THREAD Algebra& alg,
+    Norm<typename Algebra::real> norm) {
   Plan plan = plan_for_norm(norm);
   if (plan.squarings > 0) {
     alg.scale_pow2(kA, -plan.squarings);
@@ -216,7 +232,8 @@ Plan plan_scheme(MATRIX_EXP_THREAD Algebra& alg, Norm<typename Algebra::real> no
   if (plan.degree_index >= mc::kDegreeIndex12) {
     form_low_powers(alg);
     if (plan.degree_index == mc::kDegreeIndex18) {
-      plan = reduce_overscaling(alg, plan, ldexp(norm.value, norm.halvings - plan.squarings));
+      plan = reduce_overscaling(
+          alg, plan, ldexp(norm.value, norm.halvings - plan.squarings));
     }
   }
   return plan;
@@ -262,19 +279,29 @@ int evaluate_taylor(MATRIX_EXP_THREAD Algebra& alg, int degree_index) {
       const real c_left[2] = {real(mc::kT8X3), real(1)};
       alg.combine(kB0, real(0), c_left, x_a2_a4, 2); // x3 A2 + A4
       const int x_all[3] = {kA, kA2, kA3};
-      const real c_right[3] = {real(mc::kT8X5), real(mc::kT8X6), real(mc::kT8X7)};
-      alg.combine(kB1, real(mc::kT8X4), c_right, x_all, 3); // x4 I + x5 A + x6 A2 + x7 A4
+      const real c_right[3] = {
+          real(mc::kT8X5), real(mc::kT8X6), real(mc::kT8X7)};
+      alg.combine(
+          kB1,
+          real(mc::kT8X4),
+          c_right,
+          x_all,
+          3); // x4 I + x5 A + x6 A2 + x7 A4
       alg.mul(kR, kB0, kB1); // A8
       alg.add_scaled(kR, real(1), kA);
       alg.add_scaled(kR, real(mc::kT8Y2), kA2);
       alg.add_identity(kR, real(1));
       return kR;
     }
-    case 12: { // B_i in the basis {I, A, A2, A3}; A6 = B2 + B3 B3, T12 = B0 + (B1 + A6) A6
+    case 12: { // B_i in the basis {I, A, A2, A3}; A6 = B2 + B3 B3, T12 = B0 +
+               // (B1 + A6) A6
       const int x[3] = {kA, kA2, kA3};
       const int targets[4] = {kR, kB0, kA6, kB1};
       for (int row = 0; row < 4; ++row) {
-        const real c[3] = {real(mc::kT12[row][1]), real(mc::kT12[row][2]), real(mc::kT12[row][3])};
+        const real c[3] = {
+            real(mc::kT12[row][1]),
+            real(mc::kT12[row][2]),
+            real(mc::kT12[row][3])};
         alg.combine(targets[row], real(mc::kT12[row][0]), c, x, 3);
       }
       alg.mul_add(kA6, kB1, kB1);
@@ -282,23 +309,33 @@ int evaluate_taylor(MATRIX_EXP_THREAD Algebra& alg, int degree_index) {
       alg.mul_add(kR, kB0, kA6);
       return kR;
     }
-    default: { // 18: B_i in the basis {I, A, A2, A3, A6}; A9 = B3 + B0 B4, T18 = B1 + (B2 + A9) A9
+    default: { // 18: B_i in the basis {I, A, A2, A3, A6}; A9 = B3 + B0 B4, T18
+               // = B1 + (B2 + A9) A9
       alg.mul(kA6, kA3, kA3);
       const int x[4] = {kA, kA2, kA3, kA6};
       const int targets[3] = {kB0, kB1, kR}; // B0, B4, and B3 where A9 is built
       const int rows[3] = {0, 4, 3};
       for (int t = 0; t < 3; ++t) {
         const int row = rows[t];
-        const real c[4] = {real(mc::kT18[row][1]), real(mc::kT18[row][2]), real(mc::kT18[row][3]),
-                           real(mc::kT18[row][4])};
+        const real c[4] = {
+            real(mc::kT18[row][1]),
+            real(mc::kT18[row][2]),
+            real(mc::kT18[row][3]),
+            real(mc::kT18[row][4])};
         alg.combine(targets[t], real(mc::kT18[row][0]), c, x, 4);
       }
       alg.mul_add(kR, kB0, kB1); // A9
-      const real c1[4] = {real(mc::kT18[1][1]), real(mc::kT18[1][2]), real(mc::kT18[1][3]),
-                          real(mc::kT18[1][4])};
+      const real c1[4] = {
+          real(mc::kT18[1][1]),
+          real(mc::kT18[1][2]),
+          real(mc::kT18[1][3]),
+          real(mc::kT18[1][4])};
       alg.combine(kB1, real(mc::kT18[1][0]), c1, x, 4); // B1
-      const real c2[4] = {real(mc::kT18[2][1]), real(mc::kT18[2][2]), real(mc::kT18[2][3]),
-                          real(mc::kT18[2][4])};
+      const real c2[4] = {
+          real(mc::kT18[2][1]),
+          real(mc::kT18[2][2]),
+          real(mc::kT18[2][3]),
+          real(mc::kT18[2][4])};
       alg.combine(kB0, real(mc::kT18[2][0]), c2, x, 4); // B2
       alg.add_scaled(kB0, real(1), kR); // B2 + A9
       alg.mul_add(kB1, kB0, kR);

@@ -14,5 +14,7 @@ def preload_libraries():
         import scipy_openblas32
     except ImportError:  # macOS: Accelerate
         return
-    ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), "libscipy_openblas.so"),
-                mode=ctypes.RTLD_GLOBAL)
+    ctypes.CDLL(
+        os.path.join(scipy_openblas32.get_lib_dir(), "libscipy_openblas.so"),
+        mode=ctypes.RTLD_GLOBAL,
+    )

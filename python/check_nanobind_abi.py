@@ -22,8 +22,9 @@ def registries():
     api.PyInterpreterState_Get.restype = ctypes.c_void_p
     api.PyInterpreterState_GetDict.restype = ctypes.c_void_p  # borrowed reference
     api.PyInterpreterState_GetDict.argtypes = [ctypes.c_void_p]
-    state = ctypes.cast(api.PyInterpreterState_GetDict(api.PyInterpreterState_Get()),
-                        ctypes.py_object).value
+    state = ctypes.cast(
+        api.PyInterpreterState_GetDict(api.PyInterpreterState_Get()), ctypes.py_object
+    ).value
     return {k for k in state if isinstance(k, str) and k.startswith("__nb_internals")}
 
 
@@ -41,7 +42,8 @@ def main(build_dir):
             "nanobind ABI mismatch: mlx.core " + mlx.core.__version__ + " uses the registry "
             f"{sorted(mlx_registries)}, the extension created {sorted(added)}. Build with "
             "the nanobind release mlx was built with (pyproject.toml pins it), without "
-            "STABLE_ABI, with NB_DOMAIN mlx.")
+            "STABLE_ABI, with NB_DOMAIN mlx."
+        )
     print(f"nanobind ABI shared with mlx.core: {sorted(mlx_registries)}")
 
 

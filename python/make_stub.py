@@ -1,6 +1,6 @@
 """Writes the type stub of the freshly built extension (run by CMake).
 
-    python make_stub.py BUILD_DIR OUTPUT.pyi"""
+python make_stub.py BUILD_DIR OUTPUT.pyi"""
 
 import runpy
 import sys

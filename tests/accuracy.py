@@ -41,8 +41,9 @@ def references():
 
 def case_names(dtype):
     refs = references()
-    return sorted(k.split("/")[0] for k in refs
-                  if k.endswith(f"/{dtype}/a") and not k.startswith("frechet/"))
+    return sorted(
+        k.split("/")[0] for k in refs if k.endswith(f"/{dtype}/a") and not k.startswith("frechet/")
+    )
 
 
 def case(name, dtype):

@@ -16,20 +16,29 @@ hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default")
 
 
 def pytest_addoption(parser):
-    parser.addoption("--stress-seconds", type=float,
-                     default=float(os.environ.get("STRESS_SECONDS", "10")),
-                     help="how long each timed test of tests/stress runs (default 10, or "
-                          "$STRESS_SECONDS)")
-    parser.addoption("--default-device", choices=("mlx", "cpu", "gpu"), default="mlx",
-                     help="MLX's default device for the tests marked device('any') "
-                          "(default: MLX's own, the GPU on a Mac)")
+    parser.addoption(
+        "--stress-seconds",
+        type=float,
+        default=float(os.environ.get("STRESS_SECONDS", "10")),
+        help="how long each timed test of tests/stress runs (default 10, or $STRESS_SECONDS)",
+    )
+    parser.addoption(
+        "--default-device",
+        choices=("mlx", "cpu", "gpu"),
+        default="mlx",
+        help="MLX's default device for the tests marked device('any') "
+        "(default: MLX's own, the GPU on a Mac)",
+    )
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "tsan: runs a ThreadSanitizer build of the Metal emulator")
     config.addinivalue_line("markers", "stress: the stress suite (tests/stress)")
-    config.addinivalue_line("markers", "device(name): the device a test means: 'cpu', 'gpu', or "
-                                       "'any' (it must pass on whichever is MLX's default)")
+    config.addinivalue_line(
+        "markers",
+        "device(name): the device a test means: 'cpu', 'gpu', or "
+        "'any' (it must pass on whichever is MLX's default)",
+    )
     if config.getoption("--default-device") == "gpu" and not mx.is_available(mx.gpu):
         raise pytest.UsageError("--default-device=gpu: this MLX has no GPU backend")
 

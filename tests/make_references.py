@@ -24,10 +24,19 @@ from reference import expm_hi_lo, frechet_hi_lo, sources_digest
 
 OUT = pathlib.Path(__file__).parent / "data" / "references.npz"
 HALF_MAX_N = 8
-FRECHET_CASES = ("random_n3_norm2", "random_n5_norm20", "nag_f01ecf", "laub",
-                 "moler_van_loan", "random_n8_norm0.3", "complex_n3_norm1",
-                 "complex_n6_norm30", "jordan_2x2", "threshold_float64_4_above",
-                 "overscaling_n9_b100")
+FRECHET_CASES = (
+    "random_n3_norm2",
+    "random_n5_norm20",
+    "nag_f01ecf",
+    "laub",
+    "moler_van_loan",
+    "random_n8_norm0.3",
+    "complex_n3_norm1",
+    "complex_n6_norm30",
+    "jordan_2x2",
+    "threshold_float64_4_above",
+    "overscaling_n9_b100",
+)
 
 
 def rounded(a, dtype):

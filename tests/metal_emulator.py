@@ -28,6 +28,17 @@ from mtlemu import (  # noqa: E402
     run,
 )
 
+__all__ = [
+    "CompileError",
+    "DispatchError",
+    "EmulatorError",
+    "SanitizerError",
+    "available",
+    "build",
+    "matrix_exp",
+    "run",
+]
+
 SOURCE = ROOT / "metal" / "matrix_exp.metal"
 INCLUDE = ROOT / "metal"
 MAX_N = 32  # matrix_exp_params.h: kMaxPadded
@@ -58,7 +69,7 @@ def _memory_and_strides(view: np.ndarray):
         view = np.ascontiguousarray(view)
         root = view
     start = view.__array_interface__["data"][0] - root.__array_interface__["data"][0]
-    memory = root.reshape(-1).view(view.dtype)[start // view.itemsize:]
+    memory = root.reshape(-1).view(view.dtype)[start // view.itemsize :]
     return memory, [s // view.itemsize for s in view.strides]
 
 

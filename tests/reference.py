@@ -27,8 +27,12 @@ def sources_digest():
 
 
 def _to_mp(a):
-    return mpmath.matrix([[mpmath.mpmathify(complex(x) if np.iscomplexobj(a) else float(x))
-                           for x in row] for row in np.asarray(a)])
+    return mpmath.matrix(
+        [
+            [mpmath.mpmathify(complex(x) if np.iscomplexobj(a) else float(x)) for x in row]
+            for row in np.asarray(a)
+        ]
+    )
 
 
 def _hi_lo(m, complex_):

@@ -66,10 +66,14 @@ SAMPLES = [
     Sample("empty_batch", _plain((0, 3, 3))),
     Sample("empty_matrices", _plain((4, 0, 0))),
     Sample("transposed", lambda dt: mx.swapaxes(random_matrices((3, 6, 6), 2.0, dt, 10), -1, -2)),
-    Sample("broadcast", lambda dt: mx.broadcast_to(random_matrices((1, 4, 4), 2.0, dt, 11), (5, 4, 4))),
+    Sample(
+        "broadcast", lambda dt: mx.broadcast_to(random_matrices((1, 4, 4), 2.0, dt, 11), (5, 4, 4))
+    ),
     Sample("strided_slice", lambda dt: random_matrices((4, 11, 11), 4.0, dt, 12)[::2, 1::2, 1::2]),
-    Sample("batch_axis_last", lambda dt: mx.moveaxis(random_matrices((3, 5, 5), 1.0, dt, 13), 0, -1)
-           .transpose(2, 0, 1)),
+    Sample(
+        "batch_axis_last",
+        lambda dt: mx.moveaxis(random_matrices((3, 5, 5), 1.0, dt, 13), 0, -1).transpose(2, 0, 1),
+    ),
 ]
 
 
@@ -106,6 +110,7 @@ def _batched(f, x):
 class Transform:
     """A way to call matrix_exp; `run` returns its outputs for input x. A
     transform with `eager` must give, bit for bit, what that one gives."""
+
     name: str
     run: Callable[[mx.array], list]
     eager: str = ""
@@ -139,6 +144,7 @@ class BadInput:
     """An argument matrix_exp must refuse with `error`, whose message matches
     message(shape). `shape`: the shape of the mx.array it is, or None (not an
     array, which transformations do not take)."""
+
     name: str
     value: Callable[[], object]
     error: type
@@ -154,15 +160,37 @@ def _shape_message(what):
 
 
 BAD_INPUTS = [
-    *(BadInput(f"ndim_{len(shape)}", lambda shape=shape: mx.zeros(shape), ValueError,
-               _shape_message(r"Expected an array with at least 2 dimensions \(\.\.\., n, n\)"),
-               shape)
-      for shape in [(), (3,), (0,)]),
-    *(BadInput(f"non_square_{'x'.join(map(str, shape))}", lambda shape=shape: mx.zeros(shape),
-               ValueError, _shape_message("Expected square matrices in the last two axes"), shape)
-      for shape in [(2, 3), (4, 3, 5), (1, 0)]),
-    *(BadInput(name, lambda value=value: value, TypeError,
-               lambda shape: r"incompatible function arguments(?s:.*)a: mlx.core.array")
-      for name, value in [("numpy", np.eye(2)), ("list", [[1.0, 0.0], [0.0, 1.0]]),
-                          ("float", 3.0)]),
+    *(
+        BadInput(
+            f"ndim_{len(shape)}",
+            lambda shape=shape: mx.zeros(shape),
+            ValueError,
+            _shape_message(r"Expected an array with at least 2 dimensions \(\.\.\., n, n\)"),
+            shape,
+        )
+        for shape in [(), (3,), (0,)]
+    ),
+    *(
+        BadInput(
+            f"non_square_{'x'.join(map(str, shape))}",
+            lambda shape=shape: mx.zeros(shape),
+            ValueError,
+            _shape_message("Expected square matrices in the last two axes"),
+            shape,
+        )
+        for shape in [(2, 3), (4, 3, 5), (1, 0)]
+    ),
+    *(
+        BadInput(
+            name,
+            lambda value=value: value,
+            TypeError,
+            lambda shape: r"incompatible function arguments(?s:.*)a: mlx.core.array",
+        )
+        for name, value in [
+            ("numpy", np.eye(2)),
+            ("list", [[1.0, 0.0], [0.0, 1.0]]),
+            ("float", 3.0),
+        ]
+    ),
 ]

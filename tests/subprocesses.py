@@ -12,8 +12,13 @@ def run_python(code, *, env=None, timeout=120):
     """Runs `code` (dedented) with this interpreter; returns the
     CompletedProcess (text output). A hang raises subprocess.TimeoutExpired."""
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=timeout, env=full_env)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
 
 
 def check_python(code, **kwargs):

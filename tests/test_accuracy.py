@@ -19,7 +19,8 @@ def test_references_are_computed_from_the_current_cases():
     stored = str(references().get("meta/sources_sha256", "none"))
     assert stored == sources_digest(), (
         f"tests/data/references.npz is stale: {', '.join(SOURCES)} changed since it was "
-        "written; run python tests/make_references.py")
+        "written; run python tests/make_references.py"
+    )
 
 
 @pytest.mark.parametrize("dtype,name", PARAMS)

@@ -63,8 +63,9 @@ def t4():
 
 
 def t8(x7=None):
-    x1, x2, x3, x4, x5, x6, x7_header, y2 = (constant(f"kT8{s}") for s in
-                                             ("X1", "X2", "X3", "X4", "X5", "X6", "X7", "Y2"))
+    x1, x2, x3, x4, x5, x6, x7_header, y2 = (
+        constant(f"kT8{s}") for s in ("X1", "X2", "X3", "X4", "X5", "X6", "X7", "Y2")
+    )
     x7 = x7_header if x7 is None else x7
     a4 = mul(X2, add(scale(x1, X), scale(x2, X2)))
     a8 = mul(add(scale(x3, X2), a4), add([x4], scale(x5, X), scale(x6, X2), scale(x7, a4)))
@@ -73,14 +74,14 @@ def t8(x7=None):
 
 def t12():
     c = constant("kT12")
-    b = [combination(c[4 * i:4 * i + 4], [ONE, X, X2, X3]) for i in range(4)]
+    b = [combination(c[4 * i : 4 * i + 4], [ONE, X, X2, X3]) for i in range(4)]
     a6 = add(b[2], mul(b[3], b[3]))
     return add(b[0], mul(add(b[1], a6), a6))
 
 
 def t18():
     c = constant("kT18")
-    b = [combination(c[5 * i:5 * i + 5], [ONE, X, X2, X3, X6]) for i in range(5)]
+    b = [combination(c[5 * i : 5 * i + 5], [ONE, X, X2, X3, X6]) for i in range(5)]
     a9 = add(b[3], mul(b[0], b[4]))
     return add(b[1], mul(add(b[2], a9), a9))
 
@@ -91,8 +92,8 @@ DEGREE_INDEX = {4: 2, 8: 3, 12: 4, 18: 5}
 
 def taylor_defect(poly, degree):
     """max_k<=m |c_k k! - 1|, and the largest coefficient beyond degree m."""
-    low = max(abs(c * mpmath.factorial(k) - 1) for k, c in enumerate(poly[:degree + 1]))
-    high = max((abs(c) for c in poly[degree + 1:]), default=mpmath.mpf(0))
+    low = max(abs(c * mpmath.factorial(k) - 1) for k, c in enumerate(poly[: degree + 1]))
+    high = max((abs(c) for c in poly[degree + 1 :]), default=mpmath.mpf(0))
     return low, high
 
 
@@ -111,8 +112,9 @@ def test_coefficient_error_is_below_unit_roundoff_at_threshold(dtype, degree):
     2u (u = 2^-53 or 2^-24): the coefficients are as good as the precision."""
     theta = mpmath.mpf(THETA[dtype][DEGREE_INDEX[degree]])
     poly = SCHEMES[degree]()
-    excess = sum(abs(c - 1 / mpmath.factorial(k)) * theta**k
-                 for k, c in enumerate(poly[:degree + 1]))
+    excess = sum(
+        abs(c - 1 / mpmath.factorial(k)) * theta**k for k, c in enumerate(poly[: degree + 1])
+    )
     u = mpmath.mpf(2) ** (-53 if dtype == "float64" else -24)
     assert excess <= 2 * u
 
@@ -121,9 +123,13 @@ def test_t8_coefficients_follow_their_closed_form():
     r = mpmath.sqrt(177)
     x3 = mpmath.mpf(2) / 3
     exact = {
-        "X1": x3 * (1 + r) / 88, "X2": x3 * (1 + r) / 352, "X3": x3,
-        "X4": (-271 + 29 * r) / (315 * x3), "X5": (-11 + 11 * r) / (1260 * x3),
-        "X6": (-99 + 11 * r) / (5040 * x3), "X7": (89 - r) / (5040 * x3**2),
+        "X1": x3 * (1 + r) / 88,
+        "X2": x3 * (1 + r) / 352,
+        "X3": x3,
+        "X4": (-271 + 29 * r) / (315 * x3),
+        "X5": (-11 + 11 * r) / (1260 * x3),
+        "X6": (-99 + 11 * r) / (5040 * x3),
+        "X7": (89 - r) / (5040 * x3**2),
         "Y2": (857 - 58 * r) / 630,
     }
     for name, value in exact.items():

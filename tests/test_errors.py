@@ -1,7 +1,5 @@
 """Bad input raises an exception that names the problem."""
 
-import re
-
 import mlx.core as mx
 import pytest
 
@@ -31,12 +29,18 @@ SIGNATURE = r"incompatible function arguments(?s:.*)\*, stream: mlx.core.Stream"
 
 
 def test_bad_stream_argument():
-    with pytest.raises(TypeError, match=SIGNATURE + r"(?s:.*)Invoked with types: mlx.core.array, kwargs = \{ stream: str \}"):
+    with pytest.raises(
+        TypeError,
+        match=SIGNATURE + r"(?s:.*)Invoked with types: mlx.core.array, kwargs = \{ stream: str \}",
+    ):
         matrix_exp(mx.eye(2), stream="cpu")
 
 
 def test_stream_is_keyword_only():
-    with pytest.raises(TypeError, match=SIGNATURE + r"(?s:.*)Invoked with types: mlx.core.array, mlx.core.DeviceType"):
+    with pytest.raises(
+        TypeError,
+        match=SIGNATURE + r"(?s:.*)Invoked with types: mlx.core.array, mlx.core.DeviceType",
+    ):
         matrix_exp(mx.eye(2), mx.cpu)  # device: positional, refused
 
 

@@ -13,8 +13,10 @@ import pytest
 
 from subprocesses import check_python
 
-pytestmark = [pytest.mark.device("cpu"),
-              pytest.mark.skipif(sys.platform == "win32", reason="no fork()")]
+pytestmark = [
+    pytest.mark.device("cpu"),
+    pytest.mark.skipif(sys.platform == "win32", reason="no fork()"),
+]
 
 # parent: compute on a stream of its own (using the pool), fork; child: the
 # same on a new stream, bit for bit.

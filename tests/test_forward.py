@@ -9,9 +9,8 @@ import pytest
 import scipy.linalg
 
 from accuracy import error, to_numpy, tolerance
-from reference import expm_hi_lo
-
 from mlx_expm_ext import matrix_exp
+from reference import expm_hi_lo
 from samples import DTYPES, MIXED_NORMS, random_matrices
 
 pytestmark = pytest.mark.device("cpu")
@@ -34,8 +33,13 @@ def test_one_by_one_is_scalar_exp(dtype):
     x = x * mx.array([1, -1, 1, -1, 1, -1]).reshape(6, 1, 1).astype(dtype)
     out = to_numpy(matrix_exp(x, stream=mx.cpu))
     expected = np.exp(to_numpy(x))
-    ulp = {mx.float64: 2.0**-52, mx.float32: 2.0**-23, mx.complex64: 2.0**-23,
-           mx.float16: 2.0**-10, mx.bfloat16: 2.0**-7}[dtype]
+    ulp = {
+        mx.float64: 2.0**-52,
+        mx.float32: 2.0**-23,
+        mx.complex64: 2.0**-23,
+        mx.float16: 2.0**-10,
+        mx.bfloat16: 2.0**-7,
+    }[dtype]
     assert np.all(np.abs(out - expected) <= 2 * ulp * np.abs(expected))
 
 

@@ -33,12 +33,18 @@ def gpu_problem():
     return None
 
 
-pytestmark = [pytest.mark.device("gpu"),
-              pytest.mark.skipif(bool(gpu_problem()), reason=str(gpu_problem()))]
+pytestmark = [
+    pytest.mark.device("gpu"),
+    pytest.mark.skipif(bool(gpu_problem()), reason=str(gpu_problem())),
+]
 
 GPU_DTYPES = (mx.float32, mx.complex64, mx.float16, mx.bfloat16)
-NAMES = {mx.float32: "float32", mx.complex64: "complex64", mx.float16: "float16",
-         mx.bfloat16: "bfloat16"}
+NAMES = {
+    mx.float32: "float32",
+    mx.complex64: "complex64",
+    mx.float16: "float16",
+    mx.bfloat16: "bfloat16",
+}
 
 
 def gpu(x):
@@ -59,8 +65,9 @@ def test_gpu_matches_cpu_on_the_samples(sample, dtype):
     ours, theirs = to_numpy(out), to_numpy(cpu(x))
     n = x.shape[-1]
     norms = np.abs(to_numpy(x)).reshape(-1, n, n).sum(-2).max(-1)
-    err = (np.abs(ours - theirs).reshape(-1, n, n).sum(-2).max(-1)
-           / np.abs(theirs).reshape(-1, n, n).sum(-2).max(-1))
+    err = np.abs(ours - theirs).reshape(-1, n, n).sum(-2).max(-1) / np.abs(theirs).reshape(
+        -1, n, n
+    ).sum(-2).max(-1)
     # Both within the dtype's tolerance of the exact result (kappa <~ ||A||_1).
     bound = [2 * tolerance(NAMES[dtype], max(norm, 1.0), n) for norm in norms]
     assert np.all(err <= bound)

@@ -21,8 +21,12 @@ EPS = {mx.float32: 2.0**-24, mx.float64: 2.0**-53, mx.complex64: 2.0**-24}
 
 
 def expm(a, dtype):
-    return to_numpy(matrix_exp(mx.array(a, dtype=dtype) if dtype == mx.float64
-                               else mx.array(a).astype(dtype), stream=mx.cpu))
+    return to_numpy(
+        matrix_exp(
+            mx.array(a, dtype=dtype) if dtype == mx.float64 else mx.array(a).astype(dtype),
+            stream=mx.cpu,
+        )
+    )
 
 
 @pytest.mark.parametrize("dtype", [mx.float32, mx.float64, mx.complex64, mx.float16, mx.bfloat16])
@@ -88,8 +92,11 @@ def test_hermitian_times_i_gives_unitary():
 
 
 def matrices(max_n=6, bound=4.0):
-    return st.integers(1, max_n).flatmap(lambda n: hnp.arrays(
-        np.float64, (n, n), elements=st.floats(-bound, bound, allow_subnormal=False)))
+    return st.integers(1, max_n).flatmap(
+        lambda n: hnp.arrays(
+            np.float64, (n, n), elements=st.floats(-bound, bound, allow_subnormal=False)
+        )
+    )
 
 
 @hypothesis.given(matrices(bound=0.5))
@@ -131,8 +138,11 @@ def test_commuting_exponents_add(a, t):
     assert np.abs(left - right).max() <= 1e-12 * a.shape[0] * max(scale, 1.0)
 
 
-@hypothesis.given(st.lists(matrices(max_n=4, bound=50.0).filter(lambda a: a.shape[0] == 4),
-                           min_size=1, max_size=6))
+@hypothesis.given(
+    st.lists(
+        matrices(max_n=4, bound=50.0).filter(lambda a: a.shape[0] == 4), min_size=1, max_size=6
+    )
+)
 def test_batch_equals_matrices_one_at_a_time(mats):
     x = mx.array(np.stack(mats), dtype=mx.float64)
     batched = matrix_exp(x, stream=mx.cpu)

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 import mlx_expm_ext
-
-from accuracy import C, UNIT_ROUNDOFF
+from accuracy import UNIT_ROUNDOFF, C
 from reference import relative_error
 
 pytestmark = pytest.mark.device("cpu")

@@ -74,19 +74,33 @@ OUT_OF_MEMORY = """
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")
-@pytest.mark.parametrize("request_,what,shape,nbytes", [
-    # the output alone: 400 million 3 x 3 float32 matrices, 14.4 GB
-    ("mx.broadcast_to(mx.eye(3), (400_000_000, 3, 3))", "the output",
-     "(400000000, 3, 3), float32", 400_000_000 * 9 * 4),
-    # the output (576 MB) fits, the 7 work matrices (4 GB, and 64 bytes of
-    # alignment) do not
-    ("mx.broadcast_to(mx.zeros((1, 1, 12000)), (1, 12000, 12000))", "scratch memory",
-     "(1, 12000, 12000), float32", 7 * 12000**2 * 4 + 64),
-], ids=["output", "scratch"])
+@pytest.mark.parametrize(
+    "request_,what,shape,nbytes",
+    [
+        # the output alone: 400 million 3 x 3 float32 matrices, 14.4 GB
+        (
+            "mx.broadcast_to(mx.eye(3), (400_000_000, 3, 3))",
+            "the output",
+            "(400000000, 3, 3), float32",
+            400_000_000 * 9 * 4,
+        ),
+        # the output (576 MB) fits, the 7 work matrices (4 GB, and 64 bytes of
+        # alignment) do not
+        (
+            "mx.broadcast_to(mx.zeros((1, 1, 12000)), (1, 12000, 12000))",
+            "scratch memory",
+            "(1, 12000, 12000), float32",
+            7 * 12000**2 * 4 + 64,
+        ),
+    ],
+    ids=["output", "scratch"],
+)
 def test_out_of_memory_is_a_memory_error_that_says_what(request_, what, shape, nbytes):
     result = run_python(OUT_OF_MEMORY.format(request=request_), timeout=120)
     assert result.returncode == 0, result.stderr
     error, after = result.stdout.strip().splitlines()
-    assert error == (f"[matrix_exp] Out of memory: cannot allocate {nbytes} bytes for {what} "
-                     f"(result of shape {shape}).")
+    assert error == (
+        f"[matrix_exp] Out of memory: cannot allocate {nbytes} bytes for {what} "
+        f"(result of shape {shape})."
+    )
     assert float(after) == pytest.approx(np.exp(2.0))

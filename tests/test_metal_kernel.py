@@ -16,9 +16,10 @@ from mlx_expm_ext import _ext, matrix_exp
 from reference import relative_error
 from samples import MIXED_NORMS
 
-pytestmark = [pytest.mark.device("cpu"),
-              pytest.mark.skipif(bool(metal_emulator.available()),
-                                 reason=str(metal_emulator.available()))]
+pytestmark = [
+    pytest.mark.device("cpu"),
+    pytest.mark.skipif(bool(metal_emulator.available()), reason=str(metal_emulator.available())),
+]
 
 MAX_N = 32
 
@@ -114,9 +115,13 @@ def test_nonfinite_entry_gives_nan_matrix_and_spares_the_others(bad):
 def test_huge_norms():
     q = emulated(np.array([[0.0, -1e4], [1e4, 0.0]], np.float32))
     assert np.abs(q.T @ q - np.eye(2)).max() <= 16 * 2**14 * 2.0**-24
-    assert np.array_equal(emulated(np.float32(-1e30) * np.eye(4, dtype=np.float32)), np.zeros((4, 4)))
+    assert np.array_equal(
+        emulated(np.float32(-1e30) * np.eye(4, dtype=np.float32)), np.zeros((4, 4))
+    )
     big = emulated(np.array([[0.0, 1e30], [0.0, 0.0]], np.float32))
-    assert big[0, 0] == 1 and big[1, 1] == 1 and abs(big[0, 1] / np.float32(1e30) - 1) <= 8 * 2.0**-24
+    assert (
+        big[0, 0] == 1 and big[1, 1] == 1 and abs(big[0, 1] / np.float32(1e30) - 1) <= 8 * 2.0**-24
+    )
     # The largest finite norms still end (s = 127 squarings in float32), and
     # a negative definite A of norm 3e38 gives exp(A) = 0, as on the CPU.
     g = np.random.default_rng(5).standard_normal((2, 32, 32))
@@ -149,8 +154,11 @@ def test_every_plannable_kernel_is_instantiated():
     """The kernel names the planner can produce are exactly the host_names the
     compiled .metal file instantiates."""
     library = metal_emulator.build(metal_emulator.SOURCE, include_dirs=[metal_emulator.INCLUDE])
-    planned = {_ext._fused_plan(dtype, n, 3, n * n, n, 1, 1024)["kernel"]
-               for dtype in ("float32", "float16", "bfloat16") for n in range(1, MAX_N + 1)}
+    planned = {
+        _ext._fused_plan(dtype, n, 3, n * n, n, 1, 1024)["kernel"]
+        for dtype in ("float32", "float16", "bfloat16")
+        for n in range(1, MAX_N + 1)
+    }
     assert planned == set(library.kernels)
 
 

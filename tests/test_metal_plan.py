@@ -33,7 +33,8 @@ def test_every_plan_is_within_the_limits_and_covers_the_batch():
     """Every dtype, n, batch size and pipeline limit the planner can meet: one
     loop, arithmetic checked in milliseconds."""
     for dtype, n, count, max_threads in itertools.product(
-            DTYPES, range(1, 33), [1, 2, 7, 8, 9, 1000], [32, 256, 1024]):
+        DTYPES, range(1, 33), [1, 2, 7, 8, 9, 1000], [32, 256, 1024]
+    ):
         p = plan(dtype, n, count, max_threads)
         case = (dtype, n, count, max_threads, p)
         assert p["padded"] % 8 == 0 and n <= p["padded"] < n + 8, case
@@ -62,8 +63,7 @@ def test_supported_sizes_and_dtypes():
 def test_buffer_indices_agree_with_the_params_header():
     """The .metal attributes are literals; matrix_exp_params.h names them for
     the host. They must agree."""
-    header = {name: int(value) for name, value in
-              re.findall(r"int k(\w+) = (\d+);", PARAMS)}
+    header = {name: int(value) for name, value in re.findall(r"int k(\w+) = (\d+);", PARAMS)}
     kernel = re.search(r"void matrix_exp_fused\((.*?)\) \{", METAL, re.S).group(1)
     assert f"in [[buffer({header['InputBuffer']})]]" in kernel
     assert f"out [[buffer({header['OutputBuffer']})]]" in kernel

@@ -42,10 +42,16 @@ def test_mlx_pins_agree_with_each_other_and_the_build():
     was built against."""
     tomllib = pytest.importorskip("tomllib")
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    requirements = (project["build-system"]["requires"] + project["project"]["dependencies"]
-                    + sum(project["project"]["optional-dependencies"].values(), []))
-    pins = {r.split("==")[1].split(";")[0].strip() for r in requirements
-            if r.startswith("mlx==") or r.startswith("mlx[")}
+    requirements = (
+        project["build-system"]["requires"]
+        + project["project"]["dependencies"]
+        + sum(project["project"]["optional-dependencies"].values(), [])
+    )
+    pins = {
+        r.split("==")[1].split(";")[0].strip()
+        for r in requirements
+        if r.startswith("mlx==") or r.startswith("mlx[")
+    }
     assert pins == {_build_config.MLX_VERSION}
 
 
@@ -54,8 +60,9 @@ def registries():
     api.PyInterpreterState_Get.restype = ctypes.c_void_p
     api.PyInterpreterState_GetDict.restype = ctypes.c_void_p
     api.PyInterpreterState_GetDict.argtypes = [ctypes.c_void_p]
-    state = ctypes.cast(api.PyInterpreterState_GetDict(api.PyInterpreterState_Get()),
-                        ctypes.py_object).value
+    state = ctypes.cast(
+        api.PyInterpreterState_GetDict(api.PyInterpreterState_Get()), ctypes.py_object
+    ).value
     return {k for k in state if isinstance(k, str) and k.startswith("__nb_internals")}
 
 
@@ -67,7 +74,7 @@ def test_shares_nanobind_registry_with_mlx():
     assert len([name for name in registries() if name.endswith("_mlx__")]) == 1
 
 
-FAKE_EXT = '''
+FAKE_EXT = """
 import ctypes
 import os
 api = ctypes.pythonapi
@@ -76,7 +83,7 @@ api.PyInterpreterState_GetDict.restype = ctypes.c_void_p
 api.PyInterpreterState_GetDict.argtypes = [ctypes.c_void_p]
 state = ctypes.cast(api.PyInterpreterState_GetDict(api.PyInterpreterState_Get()), ctypes.py_object).value
 {action}
-'''
+"""
 
 
 @pytest.mark.parametrize("mismatch", [False, True])
@@ -85,8 +92,11 @@ def test_build_check_catches_a_nanobind_abi_mismatch(tmp_path, mismatch):
     stand-in _ext that does or does not create a registry of its own."""
     action = "state['__nb_internals_v22_stable_mlx__'] = 1" if mismatch else "pass"
     (tmp_path / "_ext.py").write_text(FAKE_EXT.format(action=action))
-    result = subprocess.run([sys.executable, str(ROOT / "python" / "check_nanobind_abi.py"),
-                             str(tmp_path)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "python" / "check_nanobind_abi.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     if mismatch:
         assert result.returncode != 0
         assert "nanobind ABI mismatch" in result.stderr and "_v22_stable_mlx__" in result.stderr
@@ -94,20 +104,20 @@ def test_build_check_catches_a_nanobind_abi_mismatch(tmp_path, mismatch):
         assert result.returncode == 0, result.stderr
 
 
-TYPED_EXAMPLE = '''
+TYPED_EXAMPLE = """
 import mlx.core as mx
 from mlx_expm_ext import matrix_exp
 
 def rotation(theta: float) -> mx.array:
     a = mx.array([[0.0, -theta], [theta, 0.0]])
     return matrix_exp(a, stream=mx.cpu)
-'''
+"""
 
-BAD_EXAMPLE = '''
+BAD_EXAMPLE = """
 from mlx_expm_ext import matrix_exp
 
 matrix_exp([[1.0]])
-'''
+"""
 
 
 def test_stubs_type_check(tmp_path):
@@ -116,9 +126,20 @@ def test_stubs_type_check(tmp_path):
     for name, text, ok in (("good.py", TYPED_EXAMPLE, True), ("bad.py", BAD_EXAMPLE, False)):
         (tmp_path / name).write_text(text)
         result = subprocess.run(
-            [sys.executable, "-m", "mypy", "--no-incremental", "--ignore-missing-imports",
-             "--cache-dir", str(tmp_path / ".mypy_cache"), str(tmp_path / name)],
-            capture_output=True, text=True, cwd=tmp_path)
+            [
+                sys.executable,
+                "-m",
+                "mypy",
+                "--no-incremental",
+                "--ignore-missing-imports",
+                "--cache-dir",
+                str(tmp_path / ".mypy_cache"),
+                str(tmp_path / name),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
         assert (result.returncode == 0) == ok, result.stdout + result.stderr
         if not ok:
             assert "matrix_exp" in result.stdout and "list" in result.stdout

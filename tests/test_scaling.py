@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import cases
-from cases import THETA
 import mlx_expm_ext
+from cases import THETA
 from mlx_expm_ext import _ext
 
 pytestmark = pytest.mark.device("cpu")
@@ -54,9 +54,16 @@ def overscaled(n, b, seed):
 
 # float32 stops at b = 1e4: beyond, the rounding error of the computed A^2
 # (about u b^2) outgrows its true norm, and alpha is what the kernels compute.
-@pytest.mark.parametrize("dtype, precision, b", [
-    (np.float32, "float32", 1e2), (np.float32, "float32", 1e4),
-    (np.float64, "float64", 1e2), (np.float64, "float64", 1e4), (np.float64, "float64", 1e6)])
+@pytest.mark.parametrize(
+    "dtype, precision, b",
+    [
+        (np.float32, "float32", 1e2),
+        (np.float32, "float32", 1e4),
+        (np.float64, "float64", 1e2),
+        (np.float64, "float64", 1e4),
+        (np.float64, "float64", 1e6),
+    ],
+)
 @pytest.mark.parametrize("n", [9, 16, 17, 40])
 def test_powers_remove_needless_squarings(dtype, precision, b, n):
     a = overscaled(n, b, seed=n).astype(dtype)
@@ -109,8 +116,9 @@ def test_nan_matrices_have_no_plan():
     assert plans(a, np.float64)[1] == (0, 0)
 
 
-@pytest.mark.parametrize("dtype, sizes", [
-    (np.float32, (1e3, 1e15, 1e30, 1e37)), (np.float64, (1e3, 1e30, 1e150, 1e300))])
+@pytest.mark.parametrize(
+    "dtype, sizes", [(np.float32, (1e3, 1e15, 1e30, 1e37)), (np.float64, (1e3, 1e30, 1e150, 1e300))]
+)
 def test_huge_matrices_with_tiny_powers(dtype, sizes):
     """A^2 = 0, so exp(A) = I + A and alpha = 0 however large A is: the reduced
     scaling must stop before the polynomial's products overflow."""

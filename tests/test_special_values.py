@@ -50,8 +50,9 @@ HUGE = textwrap.dedent("""
 def test_huge_norms_terminate():
     """The squaring count is bounded by the largest finite norm (s <= 128 in
     float32, <= 1025 in float64); a hang would show as a timeout here."""
-    result = subprocess.run([sys.executable, "-c", HUGE], capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", HUGE], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "done"
 

@@ -56,8 +56,13 @@ def test_default_is_the_cpus_of_the_affinity_mask():
 
 # (shape, dtype) covering the CPU paths: lanes, loops, BLAS (a matrix per
 # thread in the batch, one at a time with split products alone), complex.
-PATHS = [((40, 3, 3), mx.float32), ((17, 12, 12), mx.float64), ((4, 300, 300), mx.float64),
-         ((3, 260, 260), mx.float32), ((6, 40, 40), mx.complex64)]
+PATHS = [
+    ((40, 3, 3), mx.float32),
+    ((17, 12, 12), mx.float64),
+    ((4, 300, 300), mx.float64),
+    ((3, 260, 260), mx.float32),
+    ((6, 40, 40), mx.complex64),
+]
 
 
 def derivatives(a, stream=mx.cpu):
@@ -78,7 +83,7 @@ def test_result_does_not_depend_on_the_batch(shape, dtype):
     shuffled = derivatives(a[mx.array(order)])
     for i in (0, shape[0] // 2, shape[0] - 1):
         alone = derivatives(a[i])
-        pair = derivatives(a[i:i + 2] if i + 2 <= shape[0] else a[i - 1:i + 1])
+        pair = derivatives(a[i : i + 2] if i + 2 <= shape[0] else a[i - 1 : i + 1])
         in_pair = 0 if i + 2 <= shape[0] else 1
         position = int(np.flatnonzero(order == i)[0])
         for w, s, x, p in zip(whole, shuffled, alone, pair):

@@ -19,8 +19,13 @@ from samples import TRANSFORM_BY_NAME, TRANSFORMS, random_matrices, sample_trans
 
 pytestmark = pytest.mark.device("cpu")
 
-FRECHET = sorted({(k.split("/")[1], k.split("/")[2]) for k in references()
-                  if k.startswith("frechet/") and k.endswith("/e")})
+FRECHET = sorted(
+    {
+        (k.split("/")[1], k.split("/")[2])
+        for k in references()
+        if k.startswith("frechet/") and k.endswith("/e")
+    }
+)
 
 
 def expm_cpu(x):
@@ -169,8 +174,11 @@ def test_equals_matrix_by_matrix(sample, dtype, transform):
         assert mx.array_equal(out, expected, equal_nan=True).item()
 
 
-@pytest.mark.parametrize("sample,dtype,transform",
-                         sample_transforms(transforms=[t for t in TRANSFORMS if t.eager]), ids=str)
+@pytest.mark.parametrize(
+    "sample,dtype,transform",
+    sample_transforms(transforms=[t for t in TRANSFORMS if t.eager]),
+    ids=str,
+)
 def test_equals_its_eager_form(sample, dtype, transform):
     """vmap and compile change nothing either, bit for bit."""
     x = sample(dtype)

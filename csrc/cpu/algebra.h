@@ -1,10 +1,10 @@
-// The algebra (see metal/matrix_exp_scheme.h) the CPU kernels use: a workspace of slots, each a
-// row-major block of n rows at ws + k * n * ld. A matrix takes `width` >= n
-// columns of a row, the columns past n being zero, so that loops over a row
-// have a length known at compile time and vectorise without remainders.
-// A plain slot holds X (ld = width); a dual slot holds the pair (X, dX) side
-// by side, [X | dX] (ld = 2 width), so that the product's X [Y | dY] is one
-// matrix product.
+// The algebra (see metal/matrix_exp_scheme.h) the CPU kernels use: a workspace
+// of slots, each a row-major block of n rows at ws + k * n * ld. A matrix takes
+// `width` >= n columns of a row, the columns past n being zero, so that loops
+// over a row have a length known at compile time and vectorise without
+// remainders. A plain slot holds X (ld = width); a dual slot holds the pair (X,
+// dX) side by side, [X | dX] (ld = 2 width), so that the product's X [Y | dY]
+// is one matrix product.
 //
 // Gemm is the matrix product: LoopGemm (plain loops the compiler vectorises,
 // for matrices that live in the L1 cache) or BlasGemm (blas.h). Rows > 0
@@ -106,8 +106,9 @@ struct LoopGemm {
  private:
   // Real rows of a whole number of 32-byte vectors.
   template <typename T, int Cols>
-  static constexpr bool kVectorRows = (std::is_same_v<T, float> || std::is_same_v<T, double>) &&
-      Cols > 0 && (Cols * sizeof(T)) % 32 == 0;
+  static constexpr bool kVectorRows =
+      (std::is_same_v<T, float> || std::is_same_v<T, double>) && Cols > 0 &&
+      (Cols * sizeof(T)) % 32 == 0;
 
   // Rows [i, i + R) of c, in 32-byte vectors held in registers.
   template <int R, int Cols, typename T>
@@ -173,7 +174,10 @@ class Algebra {
 
   // ws holds workspace_size(n) elements, zeros if kPadded.
   Algebra(int n, T* ws)
-      : n_(Rows ? Rows : n), width_(Width ? Width : n), ld_(Dual ? 2 * width_ : width_), ws_(ws) {}
+      : n_(Rows ? Rows : n),
+        width_(Width ? Width : n),
+        ld_(Dual ? 2 * width_ : width_),
+        ws_(ws) {}
 
   int n() const {
     return n_;
@@ -197,8 +201,11 @@ class Algebra {
   }
 
   void combine(int d, real c_identity, const real* c, const int* x, int k) {
-    const T* in[4] = {slot(x[0]), k > 1 ? slot(x[1]) : nullptr, k > 2 ? slot(x[2]) : nullptr,
-                      k > 3 ? slot(x[3]) : nullptr};
+    const T* in[4] = {
+        slot(x[0]),
+        k > 1 ? slot(x[1]) : nullptr,
+        k > 2 ? slot(x[2]) : nullptr,
+        k > 3 ? slot(x[3]) : nullptr};
     switch (k) { // one pass over the slots, whatever the number of terms
       case 1:
         combine_terms<1>(slot(d), c, in);
@@ -258,7 +265,8 @@ class Algebra {
   // max_j sum_i |X_ij| / 2^halvings; NaN if any entry of X is NaN.
   real norm1(int d, int halvings) {
     if (halvings > 0) { // rare (see finite_norm1): a second, scaled pass
-      return norm1_of(d, [&](T x) { return std::ldexp(modulus(x), -halvings); });
+      return norm1_of(
+          d, [&](T x) { return std::ldexp(modulus(x), -halvings); });
     }
     return norm1_of(d, [](T x) { return modulus(x); });
   }
@@ -281,7 +289,8 @@ class Algebra {
         nan |= sums[j] != sums[j];
         best = sums[j] > best ? sums[j] : best;
       }
-    } else { // row by row too (a column walk of a large matrix thrashes the TLB)
+    } else { // row by row too (a column walk of a large matrix thrashes the
+             // TLB)
       column_sums_.assign(n_, real(0));
       for (int i = 0; i < n_; ++i) {
         for (int j = 0; j < n_; ++j) {
@@ -322,16 +331,19 @@ class Algebra {
     const T* xd = slot(x) + width_;
     const T* yd = slot(y) + width_;
     if constexpr (Dual && Gemm::kWide) {
-      Gemm::template run<Rows, 0>(n_, ld_, slot(x), ld_, slot(y), ld_, slot(d), ld_, accumulate);
+      Gemm::template run<Rows, 0>(
+          n_, ld_, slot(x), ld_, slot(y), ld_, slot(d), ld_, accumulate);
     } else {
       Gemm::template run<Rows, Width>(
           n_, width_, slot(x), ld_, slot(y), ld_, slot(d), ld_, accumulate);
       if constexpr (Dual) {
-        Gemm::template run<Rows, Width>(n_, width_, slot(x), ld_, yd, ld_, dd, ld_, accumulate);
+        Gemm::template run<Rows, Width>(
+            n_, width_, slot(x), ld_, yd, ld_, dd, ld_, accumulate);
       }
     }
     if constexpr (Dual) {
-      Gemm::template run<Rows, Width>(n_, width_, xd, ld_, slot(y), ld_, dd, ld_, true);
+      Gemm::template run<Rows, Width>(
+          n_, width_, xd, ld_, slot(y), ld_, dd, ld_, true);
     }
   }
 

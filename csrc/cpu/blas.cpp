@@ -30,27 +30,92 @@ void single_threaded() {
 
 } // namespace
 
-void gemm(int m, int n, int k, const float* a, int lda, const float* b, int ldb,
-          bool accumulate, float* c, int ldc) {
+void gemm(
+    int m,
+    int n,
+    int k,
+    const float* a,
+    int lda,
+    const float* b,
+    int ldb,
+    bool accumulate,
+    float* c,
+    int ldc) {
   single_threaded();
-  MLX_EXPM_CBLAS(sgemm)(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda,
-                        b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+  MLX_EXPM_CBLAS(sgemm)(
+      CblasRowMajor,
+      CblasNoTrans,
+      CblasNoTrans,
+      m,
+      n,
+      k,
+      1.0f,
+      a,
+      lda,
+      b,
+      ldb,
+      accumulate ? 1.0f : 0.0f,
+      c,
+      ldc);
 }
 
-void gemm(int m, int n, int k, const double* a, int lda, const double* b, int ldb,
-          bool accumulate, double* c, int ldc) {
+void gemm(
+    int m,
+    int n,
+    int k,
+    const double* a,
+    int lda,
+    const double* b,
+    int ldb,
+    bool accumulate,
+    double* c,
+    int ldc) {
   single_threaded();
-  MLX_EXPM_CBLAS(dgemm)(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, a, lda, b,
-                        ldb, accumulate ? 1.0 : 0.0, c, ldc);
+  MLX_EXPM_CBLAS(dgemm)(
+      CblasRowMajor,
+      CblasNoTrans,
+      CblasNoTrans,
+      m,
+      n,
+      k,
+      1.0,
+      a,
+      lda,
+      b,
+      ldb,
+      accumulate ? 1.0 : 0.0,
+      c,
+      ldc);
 }
 
-void gemm(int m, int n, int k, const std::complex<float>* a, int lda,
-          const std::complex<float>* b, int ldb, bool accumulate, std::complex<float>* c,
-          int ldc) {
+void gemm(
+    int m,
+    int n,
+    int k,
+    const std::complex<float>* a,
+    int lda,
+    const std::complex<float>* b,
+    int ldb,
+    bool accumulate,
+    std::complex<float>* c,
+    int ldc) {
   single_threaded();
   const std::complex<float> one(1.0f), beta(accumulate ? 1.0f : 0.0f);
-  MLX_EXPM_CBLAS(cgemm)(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, &one, a, lda, b,
-                        ldb, &beta, c, ldc);
+  MLX_EXPM_CBLAS(cgemm)(
+      CblasRowMajor,
+      CblasNoTrans,
+      CblasNoTrans,
+      m,
+      n,
+      k,
+      &one,
+      a,
+      lda,
+      b,
+      ldb,
+      &beta,
+      c,
+      ldc);
 }
 
 int panels(int cols) {

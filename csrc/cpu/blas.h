@@ -16,13 +16,39 @@ namespace mlx_expm::cpu::blas {
 
 // c[0:m, 0:n] = a[0:m, 0:k] b[0:k, 0:n] (+ c if accumulate), row-major; on the
 // calling thread only (Accelerate: as Accelerate decides).
-void gemm(int m, int n, int k, const float* a, int lda, const float* b, int ldb,
-          bool accumulate, float* c, int ldc);
-void gemm(int m, int n, int k, const double* a, int lda, const double* b, int ldb,
-          bool accumulate, double* c, int ldc);
-void gemm(int m, int n, int k, const std::complex<float>* a, int lda,
-          const std::complex<float>* b, int ldb, bool accumulate, std::complex<float>* c,
-          int ldc);
+void gemm(
+    int m,
+    int n,
+    int k,
+    const float* a,
+    int lda,
+    const float* b,
+    int ldb,
+    bool accumulate,
+    float* c,
+    int ldc);
+void gemm(
+    int m,
+    int n,
+    int k,
+    const double* a,
+    int lda,
+    const double* b,
+    int ldb,
+    bool accumulate,
+    double* c,
+    int ldc);
+void gemm(
+    int m,
+    int n,
+    int k,
+    const std::complex<float>* a,
+    int lda,
+    const std::complex<float>* b,
+    int ldb,
+    bool accumulate,
+    std::complex<float>* c,
+    int ldc);
 
 // The column panels a product with `cols` columns is split into: one per
 // thread (max_threads()) for products of at least kPanelMinCols columns per

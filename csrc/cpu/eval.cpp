@@ -30,9 +30,13 @@ struct Kernels {
 };
 
 const Kernels& kernels_for_this_cpu() {
-  static const Kernels baseline{cpu::baseline::scratch_bytes, cpu::baseline::run, cpu::baseline::plans};
+  static const Kernels baseline{
+      cpu::baseline::scratch_bytes, cpu::baseline::run, cpu::baseline::plans};
 #if defined(__x86_64__) && defined(MLX_EXPM_HAVE_X86_64_V3)
-  static const Kernels v3{cpu::x86_64_v3::scratch_bytes, cpu::x86_64_v3::run, cpu::x86_64_v3::plans};
+  static const Kernels v3{
+      cpu::x86_64_v3::scratch_bytes,
+      cpu::x86_64_v3::run,
+      cpu::x86_64_v3::plans};
   static const bool use_v3 = __builtin_cpu_supports("x86-64-v3");
   if (use_v3) {
     return v3;
@@ -60,7 +64,10 @@ Schedule schedule_for(const cpu::Job& job) {
   const int64_t n = job.a_layout.n;
   switch (cpu::path_for(job.dtype == mx::complex64, static_cast<int>(n))) {
     case cpu::Path::kLanes:
-      return {threads, std::clamp<int64_t>((count + 4 * threads - 1) / (4 * threads), 256, 4096)};
+      return {
+          threads,
+          std::clamp<int64_t>(
+              (count + 4 * threads - 1) / (4 * threads), 256, 4096)};
     case cpu::Path::kLoops:
       return {threads, std::max<int64_t>(1, 1000000 / (20 * n * n * n + 200))};
     case cpu::Path::kBlas:
@@ -83,13 +90,14 @@ class OutOfMemory : public std::bad_alloc {
   std::string message_;
 };
 
-mx::allocator::Data allocate(size_t bytes, const char* what, const mx::array& result) {
+mx::allocator::Data
+allocate(size_t bytes, const char* what, const mx::array& result) {
   auto data = mx::allocator::malloc(bytes);
   if (bytes > 0 && data.buffer().ptr() == nullptr) {
     std::ostringstream msg;
-    msg << "[matrix_exp] Out of memory: cannot allocate " << bytes << " bytes for " << what
-        << " (result of shape " << shape_string(result.shape()) << ", " << result.dtype()
-        << ").";
+    msg << "[matrix_exp] Out of memory: cannot allocate " << bytes
+        << " bytes for " << what << " (result of shape "
+        << shape_string(result.shape()) << ", " << result.dtype() << ").";
     throw OutOfMemory(msg.str());
   }
   return data;
@@ -121,16 +129,22 @@ void MatrixExpPrimitive::eval_cpu(
   const Kernels& kernels = kernels_for_this_cpu();
   Schedule schedule = schedule_for(job);
   schedule.workers = static_cast<int>(std::min<int64_t>(
-      schedule.workers, (job.a_layout.count + schedule.grain - 1) / schedule.grain));
+      schedule.workers,
+      (job.a_layout.count + schedule.grain - 1) / schedule.grain));
   const size_t per_worker = kernels.scratch_bytes(job, schedule.grain);
   auto scratch = std::make_shared<mx::allocator::Data>(allocate(
-      schedule.workers * per_worker + cpu::Scratch::kAlign, "scratch memory", out));
+      schedule.workers * per_worker + cpu::Scratch::kAlign,
+      "scratch memory",
+      out));
   encoder.dispatch([job, schedule, per_worker, scratch, run = kernels.run]() {
     auto* base = static_cast<char*>(scratch->buffer().raw_ptr());
-    base += (cpu::Scratch::kAlign - reinterpret_cast<uintptr_t>(base) % cpu::Scratch::kAlign) %
+    base += (cpu::Scratch::kAlign -
+             reinterpret_cast<uintptr_t>(base) % cpu::Scratch::kAlign) %
         cpu::Scratch::kAlign;
     cpu::parallel_for(
-        job.a_layout.count, schedule.grain, schedule.workers,
+        job.a_layout.count,
+        schedule.grain,
+        schedule.workers,
         [&](int worker, int64_t begin, int64_t end) {
           run(job, base + worker * per_worker, begin, end);
         });
@@ -140,11 +154,13 @@ void MatrixExpPrimitive::eval_cpu(
 namespace cpu {
 Plans plans(mx::array a) {
   if (a.ndim() < 2 || a.shape(-1) != a.shape(-2) || a.shape(-1) < 2) {
-    throw std::invalid_argument("[_cpu_plans] Expected matrices (..., n, n) with n >= 2.");
+    throw std::invalid_argument(
+        "[_cpu_plans] Expected matrices (..., n, n) with n >= 2.");
   }
   mx::eval(a);
   const BatchLayout layout(a);
-  return kernels_for_this_cpu().plans({a.dtype(), a.data<void>(), layout, nullptr, layout, nullptr});
+  return kernels_for_this_cpu().plans(
+      {a.dtype(), a.data<void>(), layout, nullptr, layout, nullptr});
 }
 } // namespace cpu
 

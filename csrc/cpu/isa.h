@@ -12,11 +12,12 @@
 #pragma once
 
 #ifndef MLX_EXPM_ISA
-#error "Define MLX_EXPM_ISA (the instruction-set namespace) before including CPU kernel headers."
+#error \
+    "Define MLX_EXPM_ISA (the instruction-set namespace) before including CPU kernel headers."
 #endif
 
-#define MLX_EXPM_CPU_BEGIN   \
-  namespace mlx_expm::cpu {  \
+#define MLX_EXPM_CPU_BEGIN  \
+  namespace mlx_expm::cpu { \
   namespace MLX_EXPM_ISA {
 #define MLX_EXPM_CPU_END \
   }                      \

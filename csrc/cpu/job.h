@@ -66,12 +66,12 @@ namespace baseline {
 size_t scratch_bytes(const Job& job, int64_t grain);
 void run(const Job& job, void* scratch, int64_t begin, int64_t end);
 Plans plans(const Job& job);
-}
+} // namespace baseline
 namespace x86_64_v3 {
 size_t scratch_bytes(const Job& job, int64_t grain);
 void run(const Job& job, void* scratch, int64_t begin, int64_t end);
 Plans plans(const Job& job);
-}
+} // namespace x86_64_v3
 
 // The plans the kernels eval_cpu picks for this CPU take for the matrices of
 // `a` (real or complex64, n >= 2); evaluates `a`.

@@ -34,15 +34,33 @@ namespace mx = mlx::core;
 struct BlasGemm {
   static constexpr bool kWide = true; // see Algebra::product
   template <int Rows, int Cols, typename T>
-  static void run(int rows, int cols, const T* a, int lda, const T* b, int ldb, T* c, int ldc,
-                  bool accumulate) {
+  static void run(
+      int rows,
+      int cols,
+      const T* a,
+      int lda,
+      const T* b,
+      int ldb,
+      T* c,
+      int ldc,
+      bool accumulate) {
     const int panels = blas::panels(cols);
     const int width = (cols + panels - 1) / panels;
     parallel_for(panels, 1, panels, [&](int, int64_t begin, int64_t end) {
       for (int64_t p = begin; p < end; ++p) {
         const int first = static_cast<int>(p) * width;
         const int count = std::min(width, cols - first);
-        blas::gemm(rows, count, rows, a, lda, b + first, ldb, accumulate, c + first, ldc);
+        blas::gemm(
+            rows,
+            count,
+            rows,
+            a,
+            lda,
+            b + first,
+            ldb,
+            accumulate,
+            c + first,
+            ldc);
       }
     });
   }
@@ -65,7 +83,8 @@ Plans plans_of(const Job& job) {
       out.push_back({0, 0});
       continue;
     }
-    const ms::Plan plan = Reduce ? ms::plan_scheme(alg, norm) : ms::plan_for_norm(norm);
+    const ms::Plan plan =
+        Reduce ? ms::plan_scheme(alg, norm) : ms::plan_for_norm(norm);
     out.push_back({ms::mc::kDegrees[plan.degree_index], plan.squarings});
   }
   return out;
@@ -80,11 +99,13 @@ struct MatrixKernel {
     return scratch.take<T>(Alg::workspace_size(n));
   }
 
-  static void run(const Job& job, Scratch& scratch, int64_t begin, int64_t end) {
+  static void
+  run(const Job& job, Scratch& scratch, int64_t begin, int64_t end) {
     const int n = job.a_layout.n;
     T* workspace = carve(scratch, n, end - begin);
     if (Alg::kPadded) {
-      std::memset(static_cast<void*>(workspace), 0, Alg::workspace_size(n) * sizeof(T));
+      std::memset(
+          static_cast<void*>(workspace), 0, Alg::workspace_size(n) * sizeof(T));
     }
     Alg alg(n, workspace);
     const auto* a = static_cast<const In*>(job.a);
@@ -115,12 +136,15 @@ template <typename In, typename R, int Rows, int Width, bool Dual>
 struct LanesKernel {
   using Driver = LanesDriver<In, R, Rows, Width, Dual>;
 
-  static typename Driver::Buffers carve(Scratch& scratch, int n, int64_t count) {
+  static typename Driver::Buffers
+  carve(Scratch& scratch, int n, int64_t count) {
     return Driver::carve(scratch, n, count);
   }
 
-  static void run(const Job& job, Scratch& scratch, int64_t begin, int64_t end) {
-    Driver::run(job, Driver::carve(scratch, job.a_layout.n, end - begin), begin, end);
+  static void
+  run(const Job& job, Scratch& scratch, int64_t begin, int64_t end) {
+    Driver::run(
+        job, Driver::carve(scratch, job.a_layout.n, end - begin), begin, end);
   }
 
   // The lanes keep the 1-norm plan (see lanes_driver.h).
@@ -150,10 +174,12 @@ decltype(auto) with_kernel_for(int n, F&& f) {
       }
       [[fallthrough]]; // complex matrices never take the lanes
     case Path::kLoops: {
-      static_assert(kLoopMaxN == 16, "the widest loop class below is kLoopMaxN");
+      static_assert(
+          kLoopMaxN == 16, "the widest loop class below is kLoopMaxN");
       // Rows > 0 fixes n at compile time; Width pads a row (algebra.h).
       auto loops = [&]<int Rows, int Width>() -> decltype(auto) {
-        return f.template operator()<MatrixKernel<In, Algebra<T, Rows, Width, Dual, LoopGemm>>>();
+        return f.template
+        operator()<MatrixKernel<In, Algebra<T, Rows, Width, Dual, LoopGemm>>>();
       };
       if (n <= 2) {
         return loops.template operator()<0, 2>();
@@ -168,7 +194,8 @@ decltype(auto) with_kernel_for(int n, F&& f) {
     }
     case Path::kBlas:
     default:
-      return f.template operator()<MatrixKernel<In, Algebra<T, 0, 0, Dual, BlasGemm>>>();
+      return f.template
+      operator()<MatrixKernel<In, Algebra<T, 0, 0, Dual, BlasGemm>>>();
   }
 }
 
@@ -210,9 +237,11 @@ void run(const Job& job, void* block, int64_t begin, int64_t end) {
 
 Plans plans(const Job& job) {
   if (job.dtype == mx::float16 || job.dtype == mx::bfloat16) {
-    throw std::invalid_argument("[matrix_exp] plans: float32, float64 or complex64 only.");
+    throw std::invalid_argument(
+        "[matrix_exp] plans: float32, float64 or complex64 only.");
   }
-  return with_kernel<false>(job, [&]<class Kernel>() { return Kernel::plans(job); });
+  return with_kernel<false>(
+      job, [&]<class Kernel>() { return Kernel::plans(job); });
 }
 
 MLX_EXPM_CPU_END

@@ -5,7 +5,8 @@
 // functions, which both kernel objects define as weak symbols and the linker
 // keeps from either, are then baseline code in both (isa.h).
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("arch=x86-64"))), apply_to = function)
+#pragma clang attribute push( \
+    __attribute__((target("arch=x86-64"))), apply_to = function)
 #else
 #pragma GCC push_options
 #pragma GCC target("arch=x86-64")

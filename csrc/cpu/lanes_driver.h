@@ -5,9 +5,9 @@
 // the batch is processed in three passes: stage every matrix (converted to the
 // compute type) and plan it from its own 1-norm; order the block by plan;
 // then run the scheme on groups of L matrices with equal plans, lanes past the
-// end of a group repeating its first matrix. A matrix's result depends only on its own
-// plan and entries, never on the matrices it shares a vector with. (So the
-// plan stays the 1-norm plan here: reduce_overscaling, which needs the
+// end of a group repeating its first matrix. A matrix's result depends only on
+// its own plan and entries, never on the matrices it shares a vector with. (So
+// the plan stays the 1-norm plan here: reduce_overscaling, which needs the
 // matrix's own powers, is for the paths that run one matrix at a time.)
 
 #pragma once
@@ -34,7 +34,9 @@ MLX_EXPM_CPU_BEGIN
 // batch has few distinct plans (a few degrees, a few squaring counts), so
 // this is a counting sort over the plans present: two passes instead of the
 // n log n comparisons of a sort, which took 15% of the time at n = 3.
-inline void group_by_plan(std::vector<int64_t>& order, const std::vector<ms::Plan>& plans) {
+inline void group_by_plan(
+    std::vector<int64_t>& order,
+    const std::vector<ms::Plan>& plans) {
   auto key = [&](int64_t k) {
     return plans[k].degree_index + ms::mc::kNumDegrees * plans[k].squarings;
   };
@@ -42,10 +44,14 @@ inline void group_by_plan(std::vector<int64_t>& order, const std::vector<ms::Pla
   std::vector<int> bucket_of(order.size());
   for (size_t i = 0; i < order.size(); ++i) {
     const int kk = key(order[i]);
-    auto it = std::find_if(buckets.begin(), buckets.end(), [&](const auto& b) { return b.first == kk; });
+    auto it = std::find_if(buckets.begin(), buckets.end(), [&](const auto& b) {
+      return b.first == kk;
+    });
     if (it == buckets.end()) {
       if (buckets.size() == 64) { // many distinct plans: an ordinary sort
-        std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return key(x) < key(y); });
+        std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) {
+          return key(x) < key(y);
+        });
         return;
       }
       it = buckets.insert(buckets.end(), {kk, 0});
@@ -68,7 +74,8 @@ inline void group_by_plan(std::vector<int64_t>& order, const std::vector<ms::Pla
 template <typename In, typename R, int Rows, int Width, bool Dual>
 struct LanesDriver {
   static constexpr int L = kLanes<R>;
-  using Scalar = Algebra<R, Rows, Width, false, LoopGemm>; // views of staged matrices
+  using Scalar =
+      Algebra<R, Rows, Width, false, LoopGemm>; // views of staged matrices
   using Vector = Algebra<Lanes<R, L>, Rows, Width, Dual, LoopGemm>;
 
   // A block's staged matrices (A and, for duals, E; one slot each) and the
@@ -118,7 +125,12 @@ struct LanesDriver {
       }
       if constexpr (Dual) {
         Scalar e_view(n, buffers.staged_e + k * staged);
-        load(e_view, ms::kA, 0, e + job.e_layout.offset(begin + k), job.e_layout);
+        load(
+            e_view,
+            ms::kA,
+            0,
+            e + job.e_layout.offset(begin + k),
+            job.e_layout);
       }
       plans[k] = ms::plan_for_norm(norm);
       order.push_back(k);
@@ -129,9 +141,12 @@ struct LanesDriver {
 
     // 3. Groups of up to L matrices with one plan. Entries move between the
     // staged matrices and the lanes one vector at a time.
-    if (Vector::kPadded) { // zero bits are zeros; memset passes no vector by value
-      std::memset(static_cast<void*>(buffers.workspace), 0,
-                  Vector::workspace_size(n) * sizeof(Lanes<R, L>));
+    if (Vector::kPadded) { // zero bits are zeros; memset passes no vector by
+                           // value
+      std::memset(
+          static_cast<void*>(buffers.workspace),
+          0,
+          Vector::workspace_size(n) * sizeof(Lanes<R, L>));
     }
     Vector alg(n, buffers.workspace);
     const R* sources[2][L];
@@ -145,7 +160,8 @@ struct LanesDriver {
         ++last;
       }
       const int used = static_cast<int>(last - first);
-      for (int lane = 0; lane < L; ++lane) { // unused lanes repeat the first matrix
+      for (int lane = 0; lane < L;
+           ++lane) { // unused lanes repeat the first matrix
         const int64_t k = order[first + (lane < used ? lane : 0)];
         sources[0][lane] = buffers.staged_a + k * staged;
         sources[1][lane] = Dual ? buffers.staged_e + k * staged : nullptr;

@@ -12,13 +12,19 @@ MLX_EXPM_CPU_BEGIN
 // Copies the matrix at src into slot d (part 0: X, part 1: dX of a dual
 // slot), converting to the compute type.
 template <class Algebra, typename In>
-void load(Algebra& alg, int d, int part, const In* src, const BatchLayout& layout) {
+void load(
+    Algebra& alg,
+    int d,
+    int part,
+    const In* src,
+    const BatchLayout& layout) {
   using T = typename Algebra::scalar;
   T* dst = alg.slot(d) + part * alg.width();
   for (int i = 0; i < alg.n(); ++i) {
     const In* row = src + i * layout.row_stride;
     T* out = dst + i * alg.ld();
-    if (layout.col_stride == 1) { // the common case, a loop the compiler vectorises
+    if (layout.col_stride ==
+        1) { // the common case, a loop the compiler vectorises
       for (int j = 0; j < alg.n(); ++j) {
         out[j] = static_cast<T>(row[j]);
       }

@@ -6,13 +6,13 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <queue>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <variant>
-#include <memory>
 #include <vector>
 
 #include <pthread.h>
@@ -81,7 +81,8 @@ class Pool {
  private:
   void work() {
     for (;;) {
-      spin_until([this] { return pending_.load(std::memory_order_acquire) > 0; });
+      spin_until(
+          [this] { return pending_.load(std::memory_order_acquire) > 0; });
       std::function<void()> task;
       {
         std::unique_lock<std::mutex> lock(mutex_);
@@ -116,10 +117,12 @@ Pool& pool() {
   if (p != nullptr) {
     return *p;
   }
-  static const int registered = pthread_atfork(nullptr, nullptr, forget_pool_in_child);
+  static const int registered =
+      pthread_atfork(nullptr, nullptr, forget_pool_in_child);
   (void)registered;
   auto* fresh = new Pool(max_threads() - 1);
-  if (current_pool.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) {
+  if (current_pool.compare_exchange_strong(
+          p, fresh, std::memory_order_acq_rel)) {
     fresh->start();
     return *fresh;
   }
@@ -143,16 +146,21 @@ std::variant<int, std::string> read_max_threads() {
   const char* env = std::getenv("MLX_EXPM_NUM_THREADS");
   std::string text(env ? env : "");
   const auto blank = text.find_first_not_of(" \t");
-  text = blank == std::string::npos ? "" : text.substr(blank, text.find_last_not_of(" \t") - blank + 1);
+  text = blank == std::string::npos
+      ? ""
+      : text.substr(blank, text.find_last_not_of(" \t") - blank + 1);
   if (text.empty()) { // unset or blank: the default
     return cpus;
   }
   const bool digits = !text.empty() && text.size() <= 9 &&
-      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+      std::all_of(text.begin(), text.end(), [](char c) {
+        return c >= '0' && c <= '9';
+      });
   const int value = digits ? std::stoi(text) : 0;
   if (value < 1) {
     return "[matrix_exp] MLX_EXPM_NUM_THREADS must be a whole number of threads >= 1 "
-           "(more than the " + std::to_string(cpus) + " CPUs available are capped), got '" +
+           "(more than the " +
+        std::to_string(cpus) + " CPUs available are capped), got '" +
         std::string(env) + "'.";
   }
   return std::min(value, cpus);
@@ -182,7 +190,8 @@ void parallel_for(
   }
   grain = std::max<int64_t>(grain, 1);
   const int64_t blocks = (count + grain - 1) / grain;
-  const int threads = static_cast<int>(std::min<int64_t>({max_threads(), workers, blocks}));
+  const int threads =
+      static_cast<int>(std::min<int64_t>({max_threads(), workers, blocks}));
   if (threads <= 1 || in_region) {
     for (int64_t b = 0; b < blocks; ++b) {
       fn(0, b * grain, std::min(count, (b + 1) * grain));
@@ -217,7 +226,8 @@ void parallel_for(
     });
   }
   worker(0);
-  if (!spin_until([&] { return running->load(std::memory_order_acquire) == 0; })) {
+  if (!spin_until(
+          [&] { return running->load(std::memory_order_acquire) == 0; })) {
     for (int left; (left = running->load(std::memory_order_acquire)) != 0;) {
       running->wait(left);
     }

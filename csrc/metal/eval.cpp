@@ -31,7 +31,8 @@ std::string extension_dir() {
   static const std::string dir = [] {
     Dl_info info;
     if (!dladdr(reinterpret_cast<void*>(&extension_dir), &info)) {
-      throw std::runtime_error("[matrix_exp] Cannot locate the extension library.");
+      throw std::runtime_error(
+          "[matrix_exp] Cannot locate the extension library.");
     }
     return std::filesystem::path(info.dli_fname).parent_path().string();
   }();
@@ -42,7 +43,9 @@ std::string extension_dir() {
 
 bool fused_kernel_runs_here() {
   static const bool yes = mx::metal::is_available() &&
-      mx::metal::device(mx::Device::gpu).mtl_device()->supportsFamily(MTL::GPUFamilyApple7);
+      mx::metal::device(mx::Device::gpu)
+          .mtl_device()
+          ->supportsFamily(MTL::GPUFamilyApple7);
   return yes;
 }
 
@@ -50,7 +53,8 @@ void MatrixExpPrimitive::eval_gpu(
     const std::vector<mx::array>& inputs,
     std::vector<mx::array>& outputs) {
   if (inputs.size() > 1) {
-    throw std::runtime_error("[matrix_exp] MatrixExpFrechet has no GPU kernel.");
+    throw std::runtime_error(
+        "[matrix_exp] MatrixExpFrechet has no GPU kernel.");
   }
   const auto& a = inputs[0];
   auto& out = outputs[0];
@@ -89,7 +93,9 @@ bool fused_kernel_runs_here() {
   return false;
 }
 
-void MatrixExpPrimitive::eval_gpu(const std::vector<mx::array>&, std::vector<mx::array>&) {
+void MatrixExpPrimitive::eval_gpu(
+    const std::vector<mx::array>&,
+    std::vector<mx::array>&) {
   throw std::runtime_error(
       "[matrix_exp] This build has no Metal kernels; on a GPU stream the op composes "
       "MLX operations instead. Pass stream=mx.cpu to use the CPU kernels.");

@@ -47,12 +47,18 @@ FusedPlan plan_fused(
     int64_t col_stride,
     int max_threads_per_group) {
   if (!fused_supported(dtype, n) || count < 1) {
-    throw std::invalid_argument("[matrix_exp] No fused kernel for this dtype and size.");
+    throw std::invalid_argument(
+        "[matrix_exp] No fused kernel for this dtype and size.");
   }
   const int padded = padded_size(n);
-  const size_t bytes_per_matrix = sizeof(float) * matrix_exp_scheme::kNumSlots * padded * padded;
-  int per_group = static_cast<int>(std::max<size_t>(1, kScratchBudget / bytes_per_matrix));
-  per_group = std::min({per_group, kMaxMatricesPerGroup, max_threads_per_group / mp::kSimdWidth});
+  const size_t bytes_per_matrix =
+      sizeof(float) * matrix_exp_scheme::kNumSlots * padded * padded;
+  int per_group =
+      static_cast<int>(std::max<size_t>(1, kScratchBudget / bytes_per_matrix));
+  per_group = std::min(
+      {per_group,
+       kMaxMatricesPerGroup,
+       max_threads_per_group / mp::kSimdWidth});
   per_group = static_cast<int>(std::min<int64_t>(per_group, count));
   per_group = std::max(per_group, 1);
 
@@ -64,8 +70,10 @@ FusedPlan plan_fused(
   plan.scratch_bytes = per_group * bytes_per_matrix;
   plan.groups = (count + per_group - 1) / per_group;
   plan.params = MatrixExpParams{n, count, batch_stride, row_stride, col_stride};
-  if (plan.scratch_bytes > kScratchLimit || plan.threads_per_group > max_threads_per_group) {
-    throw std::logic_error("[matrix_exp] Fused plan exceeds the threadgroup limits.");
+  if (plan.scratch_bytes > kScratchLimit ||
+      plan.threads_per_group > max_threads_per_group) {
+    throw std::logic_error(
+        "[matrix_exp] Fused plan exceeds the threadgroup limits.");
   }
   return plan;
 }

@@ -11,8 +11,18 @@ import numpy as np
 from mlx_expm_ext import matrix_exp
 from samples import random_matrices
 
-SHAPES = [(1, 1, 1), (2000, 3, 3), (700, 5, 5), (300, 8, 8), (64, 12, 12), (9, 17, 17),
-          (4, 40, 40), (3, 64, 64), (2, 130, 130), (1, 260, 260)]
+SHAPES = [
+    (1, 1, 1),
+    (2000, 3, 3),
+    (700, 5, 5),
+    (300, 8, 8),
+    (64, 12, 12),
+    (9, 17, 17),
+    (4, 40, 40),
+    (3, 64, 64),
+    (2, 130, 130),
+    (1, 260, 260),
+]
 DTYPES = [mx.float32, mx.float64, mx.complex64, mx.float16]
 OPS = ["exp", "vjp", "jvp", "vmap", "compile_grad"]
 
@@ -49,6 +59,11 @@ class Call:
 
 
 def all_calls():
-    return [Call(shape, dtype, op, norm)
-            for shape in SHAPES for dtype in DTYPES for op in OPS for norm in (0.5, 40.0)
-            if not (op == "compile_grad" and dtype == mx.float16)]
+    return [
+        Call(shape, dtype, op, norm)
+        for shape in SHAPES
+        for dtype in DTYPES
+        for op in OPS
+        for norm in (0.5, 40.0)
+        if not (op == "compile_grad" and dtype == mx.float16)
+    ]

@@ -38,9 +38,14 @@ LOOP = """
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/status")
 def test_resident_memory_is_flat(stress_seconds):
     import os
+
     here = os.path.dirname(__file__)
     paths = [here, os.path.dirname(here)]
-    out = check_python(LOOP.format(paths=paths, seconds=stress_seconds), timeout=stress_seconds + 600)
+    out = check_python(
+        LOOP.format(paths=paths, seconds=stress_seconds), timeout=stress_seconds + 600
+    )
     calls, start, end = (int(v) for v in out.split())
     assert calls >= 1000
-    assert end - start <= 64 * 2**20, f"RSS grew by {(end - start) / 2**20:.1f} MB over {calls} calls"
+    assert end - start <= 64 * 2**20, (
+        f"RSS grew by {(end - start) / 2**20:.1f} MB over {calls} calls"
+    )

@@ -20,13 +20,18 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from accuracy import C, HALF_ROUNDOFF, UNIT_ROUNDOFF, to_numpy
+from accuracy import HALF_ROUNDOFF, UNIT_ROUNDOFF, C, to_numpy
 from mlx_expm_ext import matrix_exp
 
 pytestmark = pytest.mark.device("cpu")
 
-DTYPES = {"float32": mx.float32, "float64": mx.float64, "complex64": mx.complex64,
-          "float16": mx.float16, "bfloat16": mx.bfloat16}
+DTYPES = {
+    "float32": mx.float32,
+    "float64": mx.float64,
+    "complex64": mx.complex64,
+    "float16": mx.float16,
+    "bfloat16": mx.bfloat16,
+}
 
 
 @st.composite
@@ -34,7 +39,9 @@ def problems(draw):
     n = draw(st.sampled_from([1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 24, 40]))
     batch = draw(st.lists(st.integers(0, 5), min_size=0, max_size=2))
     dtype = draw(st.sampled_from(sorted(DTYPES)))
-    layout = draw(st.sampled_from(["contiguous", "transposed", "sliced", "broadcast", "batch_last"]))
+    layout = draw(
+        st.sampled_from(["contiguous", "transposed", "sliced", "broadcast", "batch_last"])
+    )
     log_norm = draw(st.floats(-8, 4))
     special = draw(st.sampled_from(["none", "none", "nan", "inf", "huge", "zero"]))
     seed = draw(st.integers(0, 2**31 - 1))
@@ -58,7 +65,9 @@ def build(n, batch, dtype, layout, log_norm, special, seed):
         elif special == "inf":
             flat[k, rng.integers(n), rng.integers(n)] = -np.inf if rng.random() < 0.5 else np.inf
         elif special == "huge":  # finite entries whose 1-norm may overflow
-            big = 1e308 if dtype == "float64" else 3e38 if dtype in ("float32", "complex64") else 6e4
+            big = (
+                1e308 if dtype == "float64" else 3e38 if dtype in ("float32", "complex64") else 6e4
+            )
             flat[k, :, 0] = -big
             flat[k, np.arange(n), np.arange(n)] = -big
         elif special == "zero":
@@ -111,8 +120,9 @@ def check(problem):
         if special == "huge" and norm > 1e4:  # -huge columns: exp(A) is about 0
             assert np.isfinite(flat_out[k]).all()
             continue
-        largest = np.finfo(np.float16 if dtype == "float16" else
-                           np.float64 if dtype == "float64" else np.float32).max
+        largest = np.finfo(
+            np.float16 if dtype == "float16" else np.float64 if dtype == "float64" else np.float32
+        ).max
         if norm >= np.log(largest):  # exp(A) may overflow the dtype
             continue
         if n <= 12 and norm <= 30:
@@ -129,8 +139,11 @@ def check(problem):
 def test_random_inputs(stress_seconds):
     """Derandomized under the default hypothesis profile (tests/conftest.py),
     so that CI is reproducible; HYPOTHESIS_PROFILE=explore draws anew."""
-    settings = hypothesis.settings(max_examples=max(20, int(15 * stress_seconds)), database=None,
-                                   suppress_health_check=list(hypothesis.HealthCheck))
+    settings = hypothesis.settings(
+        max_examples=max(20, int(15 * stress_seconds)),
+        database=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
     hypothesis.given(problems())(settings(check))()
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "SanitizerError",
 ]
 
+
 def available(compiler: str = "clang") -> str | None:
     """None if kernels can be built and run here with `compiler`, else why
     not. The runtime is Linux's (ucontext fibers, real-time signals); clang
@@ -166,7 +167,9 @@ def _check_address_space_keywords(source):
             if msg:
                 errors.append(f"{p.file}:{p.line}: error: {msg}")
     if errors:
-        raise CompileError("[mtlemu] kernel parameters without an address space", "\n".join(sorted(set(errors))))
+        raise CompileError(
+            "[mtlemu] kernel parameters without an address space", "\n".join(sorted(set(errors)))
+        )
 
 
 def run(
@@ -235,4 +238,3 @@ def run(
         isolate=isolate,
         stack_size=stack_size,
     )
-

@@ -21,7 +21,9 @@ SANITIZER_OPTIONS = {
     "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1:exitcode=66",
 }
 # A report about the kernel (not a sanitizer that failed to start: "FATAL").
-_SANITIZER_REPORT = re.compile(r"(WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:)")
+_SANITIZER_REPORT = re.compile(
+    r"(WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:)"
+)
 
 
 def run_isolated(library, d, guarded: dict) -> dict:
@@ -61,9 +63,13 @@ def run_isolated(library, d, guarded: dict) -> dict:
         # delay): the process is killed.
         limit = (d.timeout or 0) * 2 + 120 if d.timeout else None
         try:
-            proc = subprocess.run([runner, request], capture_output=True, text=True, env=env, timeout=limit)
+            proc = subprocess.run(
+                [runner, request], capture_output=True, text=True, env=env, timeout=limit
+            )
         except subprocess.TimeoutExpired:
-            raise DispatchError(f"[dispatch] {d.kernel}: the runner process did not finish within {limit:.0f} s") from None
+            raise DispatchError(
+                f"[dispatch] {d.kernel}: the runner process did not finish within {limit:.0f} s"
+            ) from None
 
         for i, g in guarded.items():
             with open(paths[i], "rb") as f:
@@ -74,13 +80,21 @@ def run_isolated(library, d, guarded: dict) -> dict:
     stats = {}
     m = re.search(r"^stats (\d+) (\d+) (\d+)", proc.stdout, re.MULTILINE)
     if m:
-        stats = {"switches": int(m.group(1)), "tg_barriers": int(m.group(2)), "simd_ops": int(m.group(3))}
+        stats = {
+            "switches": int(m.group(1)),
+            "tg_barriers": int(m.group(2)),
+            "simd_ops": int(m.group(3)),
+        }
     if proc.returncode == 0:
         return stats
     if _SANITIZER_REPORT.search(proc.stderr):
         name = library.toolchain.sanitizer or "sanitizer"
-        raise SanitizerError(f"[dispatch] {d.kernel}: the {name} sanitizer reported a bug", proc.stderr)
+        raise SanitizerError(
+            f"[dispatch] {d.kernel}: the {name} sanitizer reported a bug", proc.stderr
+        )
     m = re.search(r"mtlemu-error: (.*)", proc.stderr, re.DOTALL)
     if proc.returncode == 3 and m:
         raise DispatchError(m.group(1).strip())
-    raise DispatchError(f"[dispatch] {d.kernel}: the runner failed (exit status {proc.returncode})\n{proc.stderr}")
+    raise DispatchError(
+        f"[dispatch] {d.kernel}: the runner failed (exit status {proc.returncode})\n{proc.stderr}"
+    )

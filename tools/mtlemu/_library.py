@@ -22,7 +22,12 @@ SCHEDULES = {"forward": 0, "reverse": 1, "shuffled": 2}
 
 
 class _Buffer(ctypes.Structure):
-    _fields_ = [("index", ctypes.c_int32), ("pad", ctypes.c_uint32), ("data", ctypes.c_void_p), ("size", ctypes.c_uint64)]
+    _fields_ = [
+        ("index", ctypes.c_int32),
+        ("pad", ctypes.c_uint32),
+        ("data", ctypes.c_void_p),
+        ("size", ctypes.c_uint64),
+    ]
 
 
 class _Request(ctypes.Structure):  # runtime/c_api.h: mtlemu_request
@@ -84,7 +89,9 @@ def as_array(index: int, value) -> np.ndarray:
         return np.frombuffer(bytes(value), dtype=np.uint8).copy()
     if isinstance(value, np.ndarray):
         return np.array(value, copy=True, order="C")
-    raise TypeError(f"[mtlemu] buffer {index} must be a numpy array or bytes, got {type(value).__name__}")
+    raise TypeError(
+        f"[mtlemu] buffer {index} must be a numpy array or bytes, got {type(value).__name__}"
+    )
 
 
 class Guarded:
@@ -110,7 +117,9 @@ class Guarded:
         before, after = self.raw[:GUARD], self.raw[GUARD + self.nbytes :]
         if (before != GUARD_BYTE).any() or (after != GUARD_BYTE).any():
             side = "before the start" if (before != GUARD_BYTE).any() else "past the end"
-            raise DispatchError(f"[dispatch] the kernel wrote {side} of buffer {index} ({self.nbytes} bytes)")
+            raise DispatchError(
+                f"[dispatch] the kernel wrote {side} of buffer {index} ({self.nbytes} bytes)"
+            )
 
     def result(self) -> np.ndarray:
         out = np.array(self.raw[GUARD : GUARD + self.nbytes])
@@ -140,7 +149,11 @@ class Library:
             raise RuntimeError("[mtlemu] a sanitizer build runs in a runner process only")
         if self._cdll is None:
             lib = ctypes.CDLL(self.path, mode=os.RTLD_LOCAL | os.RTLD_NOW)
-            lib.mtlemu_dispatch.argtypes = [ctypes.POINTER(_Request), ctypes.c_char_p, ctypes.c_uint64]
+            lib.mtlemu_dispatch.argtypes = [
+                ctypes.POINTER(_Request),
+                ctypes.c_char_p,
+                ctypes.c_uint64,
+            ]
             lib.mtlemu_dispatch.restype = ctypes.c_int
             self._cdll = lib
         return self._cdll
@@ -162,7 +175,9 @@ class Library:
     ) -> Buffers:
         """Dispatches a kernel of this library; see mtlemu.run."""
         if schedule not in SCHEDULES:
-            raise ValueError(f"[mtlemu] schedule must be one of {sorted(SCHEDULES)}, got {schedule!r}")
+            raise ValueError(
+                f"[mtlemu] schedule must be one of {sorted(SCHEDULES)}, got {schedule!r}"
+            )
         d = Dispatch(
             kernel=kernel_name,
             buffers={int(i): as_array(i, b) for i, b in buffers.items()},

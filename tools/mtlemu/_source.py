@@ -55,11 +55,17 @@ POSITION_ATTRIBUTES = (
     "grid_size",
 )
 MSL_ATTRIBUTES = frozenset(
-    ("kernel", "host_name", "buffer", "threadgroup", "max_total_threads_per_threadgroup") + POSITION_ATTRIBUTES
+    ("kernel", "host_name", "buffer", "threadgroup", "max_total_threads_per_threadgroup")
+    + POSITION_ATTRIBUTES
 )
 
 # What the preprocessing defines, as the Metal compiler would.
-METAL_DEFINES = ("__METAL_VERSION__=310", "__METAL__=1", "__METAL_MACOS__=1", "MTLEMU_PREPROCESS_ONLY=1")
+METAL_DEFINES = (
+    "__METAL_VERSION__=310",
+    "__METAL__=1",
+    "__METAL_MACOS__=1",
+    "MTLEMU_PREPROCESS_ONLY=1",
+)
 
 
 @dataclasses.dataclass
@@ -114,7 +120,9 @@ def read_depfile(path: str) -> list[str]:
     with open(path) as f:
         content = f.read().replace("\\\n", " ")
     _, _, files = content.partition(":")
-    return [os.path.abspath(p.replace("\\ ", " ")) for p in re.split(r"(?<!\\)\s+", files.strip()) if p]
+    return [
+        os.path.abspath(p.replace("\\ ", " ")) for p in re.split(r"(?<!\\)\s+", files.strip()) if p
+    ]
 
 
 # ---- tokens ------------------------------------------------------------------
@@ -196,7 +204,9 @@ class Tokens:
                 depth -= 1
                 if depth == 0:
                     return j
-        raise CompileError(f"[mtlemu] unbalanced {opener!r}", self.diag(i, f"no matching {closer!r}"))
+        raise CompileError(
+            f"[mtlemu] unbalanced {opener!r}", self.diag(i, f"no matching {closer!r}")
+        )
 
     def diag(self, i: int, message: str) -> str:
         file, line = self.where(i)
@@ -330,7 +340,12 @@ def rewrite(text: str) -> tuple[str, list[Kernel]]:
                 rw.blank(s.first, s.last)
 
     def keyword_kernel(i):  # the old spelling `kernel void f(...)`
-        return tk[i].kind == "ident" and tk.t(i) == "kernel" and tk.t(i + 1) == "void" and i not in inside_attr
+        return (
+            tk[i].kind == "ident"
+            and tk.t(i) == "kernel"
+            and tk.t(i + 1) == "void"
+            and i not in inside_attr
+        )
 
     marks = [i for i in range(len(tk)) if keyword_kernel(i)]
     marks += [s.first for s in specs if any(name == "kernel" for name, _ in s.msl)]
@@ -401,17 +416,24 @@ def definitions_add(tk: Tokens, definitions, first: int, i: int, attrs):
     while tk.t(i) in ("static", "inline", "METAL_FUNC", "__attribute__"):
         i = tk.match(i + 1, ")") + 1 if tk.t(i) == "__attribute__" else i + 1
     if tk.t(i) != "void":
-        raise CompileError("[mtlemu] cannot parse a kernel", tk.diag(i, "expected `void` after [[kernel]]"))
+        raise CompileError(
+            "[mtlemu] cannot parse a kernel", tk.diag(i, "expected `void` after [[kernel]]")
+        )
     name_at = i + 1
     paren = name_at + 1
     if tk.t(paren) != "(":
-        raise CompileError("[mtlemu] cannot parse a kernel", tk.diag(name_at, "expected the kernel's name and parameters"))
+        raise CompileError(
+            "[mtlemu] cannot parse a kernel",
+            tk.diag(name_at, "expected the kernel's name and parameters"),
+        )
     close = tk.match(paren, ")")
     params = parse_params(tk, paren + 1, close)
     if tk.t(close + 1) != "{":
         return
     end = tk.match(close + 1, "}")
-    definitions.setdefault(tk.t(name_at), []).append((first, params, end, attrs, is_template_head(tk, first)))
+    definitions.setdefault(tk.t(name_at), []).append(
+        (first, params, end, attrs, is_template_head(tk, first))
+    )
 
 
 def is_template_head(tk: Tokens, first: int) -> bool:
@@ -483,7 +505,10 @@ def parse_instantiation(tk: Tokens, first: int, i: int, attrs, definitions) -> t
         # void f<T>(params);
         close = semicolon - 1
         if tk.t(close) != ")":
-            raise CompileError("[mtlemu] cannot parse a kernel instantiation", tk.diag(i, "expected `decltype(f<...>) f<...>;`"))
+            raise CompileError(
+                "[mtlemu] cannot parse a kernel instantiation",
+                tk.diag(i, "expected `decltype(f<...>) f<...>;`"),
+            )
         depth, k = 0, close
         while k > i:
             if tk.t(k) == ")":
@@ -507,12 +532,18 @@ def parse_instantiation(tk: Tokens, first: int, i: int, attrs, definitions) -> t
     if not defs:
         raise CompileError(
             "[mtlemu] kernel instantiation of an unknown template",
-            tk.diag(first, f"'{template_name}' is not a kernel template ([[kernel]] template <...> void {template_name}(...)) of this file"),
+            tk.diag(
+                first,
+                f"'{template_name}' is not a kernel template ([[kernel]] template <...> void {template_name}(...)) of this file",
+            ),
         )
     if len(defs) > 1:
         raise CompileError(
             "[mtlemu] overloaded kernel template",
-            tk.diag(first, f"kernel template '{template_name}' is defined more than once; the emulator cannot tell which one is instantiated"),
+            tk.diag(
+                first,
+                f"kernel template '{template_name}' is defined more than once; the emulator cannot tell which one is instantiated",
+            ),
         )
     params = defs[0][1]
     return Kernel(host, expr, params, file, line, max_threads(attrs + defs[0][3])), semicolon
@@ -533,10 +564,14 @@ def entry_code(k: Kernel, n: int, here: tuple[str, int]) -> str:
         P = f"::mtlemu::param_t<decltype({k.expr}), {p.position}>"
         if p.kind == "buffer":
             arg = f"::mtlemu::bind_buffer<{P}>(e, {p.slot})"
-            infos.append(f"::mtlemu::describe<{P}>(::mtlemu::bind_kind::buffer, {p.slot}, {c_string(p.name)})")
+            infos.append(
+                f"::mtlemu::describe<{P}>(::mtlemu::bind_kind::buffer, {p.slot}, {c_string(p.name)})"
+            )
         elif p.kind == "tg":
             arg = f"::mtlemu::bind_threadgroup<{P}>(e, {p.slot})"
-            infos.append(f"::mtlemu::describe<{P}>(::mtlemu::bind_kind::tg, {p.slot}, {c_string(p.name)})")
+            infos.append(
+                f"::mtlemu::describe<{P}>(::mtlemu::bind_kind::tg, {p.slot}, {c_string(p.name)})"
+            )
         elif p.kind == "position":
             arg = f"::mtlemu::bind_position<{P}, ::mtlemu::pos::{p.slot}>(e)"
             infos.append(
@@ -631,7 +666,13 @@ def code_blocks(tk: Tokens) -> list[bool]:
             recent = {tk.t(k) for k in range(max(0, i - 6), i)}
             if prev in (")", "else", "do", "try", "const", "noexcept", "mutable"):
                 code = True
-            elif prev in ("=", ",", "(", "[", "return") or recent & {"namespace", "struct", "class", "union", "enum"}:
+            elif prev in ("=", ",", "(", "[", "return") or recent & {
+                "namespace",
+                "struct",
+                "class",
+                "union",
+                "enum",
+            }:
                 code = False
             else:
                 code = bool(stack) and stack[-1]
@@ -654,7 +695,9 @@ def make_function_scope_constants_static(rw: Rewriter):
         start = i
         while tk.t(start - 1) in specifiers:
             start -= 1
-        if tk.t(start - 1) not in (";", "{", "}", ")", ":") or "static" in [tk.t(k) for k in range(start, i)]:
+        if tk.t(start - 1) not in (";", "{", "}", ")", ":") or "static" in [
+            tk.t(k) for k in range(start, i)
+        ]:
             continue
         j, depth, pointer = i + 1, 0, False
         while j < len(tk) and not (depth == 0 and tk.t(j) in (";", "=")):
@@ -671,7 +714,11 @@ def drop_const_next_to_constant(rw: Rewriter):
     const, and g++ rejects a duplicate const."""
     tk = rw.tk
     for i, t in enumerate(tk.toks):
-        if t.text == "const" and t.kind == "ident" and (tk.t(i - 1) == "constant" or tk.t(i + 1) == "constant"):
+        if (
+            t.text == "const"
+            and t.kind == "ident"
+            and (tk.t(i - 1) == "constant" or tk.t(i + 1) == "constant")
+        ):
             rw.blank(i, i)
 
 

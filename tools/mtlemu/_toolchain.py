@@ -33,10 +33,13 @@ from ._errors import CompileError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHIM = os.path.join(HERE, "msl_shim.h")
-RUNTIME_SOURCES = [os.path.join(HERE, "runtime", f) for f in ("fiber.cpp", "worker.cpp", "rt.cpp", "dispatch.cpp")]
+RUNTIME_SOURCES = [
+    os.path.join(HERE, "runtime", f) for f in ("fiber.cpp", "worker.cpp", "rt.cpp", "dispatch.cpp")
+]
 RUNNER_SOURCE = os.path.join(HERE, "runtime", "runner.cpp")
 BUILD_DIR = os.environ.get("MTLEMU_BUILD_DIR") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "mtlemu")
+    os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "mtlemu"
+)
 
 COMPILERS = {
     "clang": os.environ.get("MTLEMU_CLANG", "clang++-19"),
@@ -77,9 +80,13 @@ class Toolchain:
 
     def __post_init__(self):
         if self.compiler not in COMPILERS:
-            raise ValueError(f"[mtlemu] compiler must be one of {sorted(COMPILERS)}, got {self.compiler!r}")
+            raise ValueError(
+                f"[mtlemu] compiler must be one of {sorted(COMPILERS)}, got {self.compiler!r}"
+            )
         if self.sanitizer not in SANITIZERS:
-            raise ValueError(f"[mtlemu] sanitizer must be None, 'thread' or 'address', got {self.sanitizer!r}")
+            raise ValueError(
+                f"[mtlemu] sanitizer must be None, 'thread' or 'address', got {self.sanitizer!r}"
+            )
         if self.sanitizer == "thread" and self.compiler != "clang":
             raise ValueError("[mtlemu] the ThreadSanitizer build needs compiler='clang'")
 
@@ -112,13 +119,17 @@ class Toolchain:
             # MSL 3.x is C++14 (specification, section 1.5): any construct of
             # a later standard (if constexpr, inline variables, fold
             # expressions, nested namespace definitions, ...) is an error.
-            flags += [f"-Werror=pre-c++{v}-compat{p}" for v in (17, 20, 23) for p in ("", "-pedantic")]
+            flags += [
+                f"-Werror=pre-c++{v}-compat{p}" for v in (17, 20, 23) for p in ("", "-pedantic")
+            ]
         else:
             flags += ["-Werror=attributes"]
         return flags
 
     def kernel_flags(self) -> list[str]:
-        flags = self._base() + self._kernel_diagnostics() + ["-fvisibility=hidden", "-include", SHIM]
+        flags = (
+            self._base() + self._kernel_diagnostics() + ["-fvisibility=hidden", "-include", SHIM]
+        )
         if self.clang:
             # Metal rounds every half operation; clang would keep float in between.
             flags += ["-Xclang", "-ffloat16-excess-precision=none"]
@@ -129,7 +140,13 @@ class Toolchain:
         if not self.clang:
             return None
         return (
-            ["-std=c++20", "-fsyntax-only", "-Xclang", "-fsycl-is-device", "-DMTLEMU_ADDRESS_SPACES"]
+            [
+                "-std=c++20",
+                "-fsyntax-only",
+                "-Xclang",
+                "-fsycl-is-device",
+                "-DMTLEMU_ADDRESS_SPACES",
+            ]
             + self._kernel_diagnostics()
             + ["-include", SHIM]
         )
@@ -244,7 +261,10 @@ def check_address_spaces(tc: Toolchain, source: str):
         return
     depfile = marker + f".{os.getpid()}.d"
     try:
-        _run([tc.cxx] + flags + ["-MD", "-MF", depfile, "-x", "c++", source], "the address-space check")
+        _run(
+            [tc.cxx] + flags + ["-MD", "-MF", depfile, "-x", "c++", source],
+            "the address-space check",
+        )
         _write_meta(marker, depfile)
     finally:
         if os.path.exists(depfile):
@@ -270,7 +290,13 @@ def link(tc: Toolchain, objects: list[str], name: str, extra_ldflags=()) -> str:
 def runner(tc: Toolchain) -> str:
     """The runner executable for this configuration."""
     flags = tc.runner_flags()
-    key = _key("runner", tc.identity, flags, _hash_file(RUNNER_SOURCE), _hash_file(os.path.join(HERE, "runtime", "c_api.h")))
+    key = _key(
+        "runner",
+        tc.identity,
+        flags,
+        _hash_file(RUNNER_SOURCE),
+        _hash_file(os.path.join(HERE, "runtime", "c_api.h")),
+    )
     exe = os.path.join(_dir("bin"), f"runner-{key}")
     if not os.path.exists(exe):
         fd, tmp = tempfile.mkstemp(dir=_dir("bin"))
@@ -287,7 +313,9 @@ def runner(tc: Toolchain) -> str:
 
 def write_source(text: str, name: str) -> str:
     """Stores the rewritten kernel source under a name given by its content."""
-    path = os.path.join(_dir("src"), f"{name}-{_hash_bytes(text.encode('utf-8', 'surrogateescape'))[:24]}.cpp")
+    path = os.path.join(
+        _dir("src"), f"{name}-{_hash_bytes(text.encode('utf-8', 'surrogateescape'))[:24]}.cpp"
+    )
     if not os.path.exists(path):
         tmp = path + f".{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
@@ -296,16 +324,37 @@ def write_source(text: str, name: str) -> str:
     return path
 
 
-def build(tc: Toolchain, kernel_source: str, name: str, extra_sources=(), extra_include_dirs=(), extra_defines=(),
-          extra_flags=(), extra_ldflags=(), need_runner: bool = False) -> tuple[str, str | None]:
+def build(
+    tc: Toolchain,
+    kernel_source: str,
+    name: str,
+    extra_sources=(),
+    extra_include_dirs=(),
+    extra_defines=(),
+    extra_flags=(),
+    extra_ldflags=(),
+    need_runner: bool = False,
+) -> tuple[str, str | None]:
     """Builds the library (and runner) for a rewritten kernel source; returns
     their paths. Independent steps run in parallel."""
     extra = tc.extra_flags(extra_include_dirs, extra_defines, extra_flags)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         check = pool.submit(check_address_spaces, tc, kernel_source)
-        kernel = pool.submit(compile_object, tc, kernel_source, tc.kernel_flags() + ["-x", "c++"], "compiling the kernels")
-        runtime = [pool.submit(compile_object, tc, s, tc.runtime_flags(), "compiling the runtime") for s in RUNTIME_SOURCES]
-        extras = [pool.submit(compile_object, tc, os.path.abspath(s), extra, f"compiling {s}") for s in extra_sources]
+        kernel = pool.submit(
+            compile_object,
+            tc,
+            kernel_source,
+            tc.kernel_flags() + ["-x", "c++"],
+            "compiling the kernels",
+        )
+        runtime = [
+            pool.submit(compile_object, tc, s, tc.runtime_flags(), "compiling the runtime")
+            for s in RUNTIME_SOURCES
+        ]
+        extras = [
+            pool.submit(compile_object, tc, os.path.abspath(s), extra, f"compiling {s}")
+            for s in extra_sources
+        ]
         exe = pool.submit(runner, tc) if need_runner else None
         # The address-space check reports first: its diagnostics are a superset.
         check.result()

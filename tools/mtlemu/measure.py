@@ -49,42 +49,68 @@ def main():
         ops = {k: v // 20 for k, v in ops.items()}
 
     def run(kernel, threads, count):
-        return me.run(BENCH, kernel, {0: np.zeros(1024, np.float32), 1: np.array([count], np.uint32)},
-                      threads=threads, **opts)
+        return me.run(
+            BENCH,
+            kernel,
+            {0: np.zeros(1024, np.float32), 1: np.array([count], np.uint32)},
+            threads=threads,
+            **opts,
+        )
 
     print(f"build: {args.sanitizer or 'plain'} clang; best of 5")
-    for kernel, what in [("barriers", "threadgroup_barrier"), ("simdgroup_barriers", "simdgroup_barrier"),
-                         ("simd_sums", "simd_sum")]:
+    for kernel, what in [
+        ("barriers", "threadgroup_barrier"),
+        ("simdgroup_barriers", "simdgroup_barrier"),
+        ("simd_sums", "simd_sum"),
+    ]:
         for threads in (32, 256, 1024):
             n = ops[threads]
             empty = best(lambda: run(kernel, threads, 0))
             full = best(lambda: run(kernel, threads, n))
             per = (full - empty) / n
-            print(f"  {what:20s} {threads:5d} threads: {per * 1e6:8.2f} us per call of every thread "
-                  f"({per / threads * 1e9:5.1f} ns per thread)")
+            print(
+                f"  {what:20s} {threads:5d} threads: {per * 1e6:8.2f} us per call of every thread "
+                f"({per / threads * 1e9:5.1f} ns per thread)"
+            )
 
     a = (np.eye(8) * 0.5).astype(np.float32)
 
     def mma(count):
-        return me.run(BENCH, "mmas", {0: a, 1: np.zeros(64, np.float32), 2: np.array([count], np.uint32)},
-                      threads=32, **opts)
+        return me.run(
+            BENCH,
+            "mmas",
+            {0: a, 1: np.zeros(64, np.float32), 2: np.array([count], np.uint32)},
+            threads=32,
+            **opts,
+        )
 
     count = 100 if args.sanitizer else 1000
     empty = best(lambda: mma(0))
     full = best(lambda: mma(count))
-    print(f"  {count} simdgroup_multiply_accumulate, one SIMD-group: {full * 1e3:.2f} ms per dispatch "
-          f"({(full - empty) / count * 1e6:.2f} us each)")
+    print(
+        f"  {count} simdgroup_multiply_accumulate, one SIMD-group: {full * 1e3:.2f} ms per dispatch "
+        f"({(full - empty) / count * 1e6:.2f} us each)"
+    )
 
     x = np.random.default_rng(0).standard_normal(4096).astype(np.float32)
 
     def reduce256():
-        return me.run(REDUCE, "reduce_static_float32", {0: x, 1: np.zeros(1, np.float32),
-                                                        2: np.array([4096], np.uint32)},
-                      groups=1, threads=256, **opts)
+        return me.run(
+            REDUCE,
+            "reduce_static_float32",
+            {0: x, 1: np.zeros(1, np.float32), 2: np.array([4096], np.uint32)},
+            groups=1,
+            threads=256,
+            **opts,
+        )
 
-    print(f"  one threadgroup of 256 threads (reduce of 4096 floats, 2 simd_sum, 1 barrier): "
-          f"{best(reduce256) * 1e3:.2f} ms per dispatch")
-    print(f"  an empty dispatch of 256 threads: {best(lambda: run('barriers', 256, 0)) * 1e3:.2f} ms")
+    print(
+        f"  one threadgroup of 256 threads (reduce of 4096 floats, 2 simd_sum, 1 barrier): "
+        f"{best(reduce256) * 1e3:.2f} ms per dispatch"
+    )
+    print(
+        f"  an empty dispatch of 256 threads: {best(lambda: run('barriers', 256, 0)) * 1e3:.2f} ms"
+    )
 
     # The shape of a matrix-exponential kernel: one SIMD-group per 32 x 32
     # matrix, 15 products of 64 multiply-accumulates each.
@@ -92,13 +118,21 @@ def main():
     A = (np.random.default_rng(1).standard_normal((batch, 32, 32)) / 8).astype(np.float32)
 
     def products():
-        return me.run(BENCH, "products", {0: A, 1: np.zeros_like(A), 2: np.array([15], np.uint32)},
-                      groups=batch, threads=32, **opts)
+        return me.run(
+            BENCH,
+            "products",
+            {0: A, 1: np.zeros_like(A), 2: np.array([15], np.uint32)},
+            groups=batch,
+            threads=32,
+            **opts,
+        )
 
     seconds = best(products, repeats=2)
     ops = products().stats["simd_ops"] / batch
-    print(f"  {batch} matrices of 32 x 32, 15 products each ({ops:.0f} SIMD-group operations per matrix): "
-          f"{seconds:.2f} s ({seconds / batch * 1e3:.2f} ms per matrix, {os.cpu_count()} cores)")
+    print(
+        f"  {batch} matrices of 32 x 32, 15 products each ({ops:.0f} SIMD-group operations per matrix): "
+        f"{seconds:.2f} s ({seconds / batch * 1e3:.2f} ms per matrix, {os.cpu_count()} cores)"
+    )
 
 
 if __name__ == "__main__":

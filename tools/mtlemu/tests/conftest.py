@@ -11,7 +11,9 @@ import mtlemu  # noqa: E402
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "tsan: needs the ThreadSanitizer build (clang); skipped if it cannot run here")
+    config.addinivalue_line(
+        "markers", "tsan: needs the ThreadSanitizer build (clang); skipped if it cannot run here"
+    )
     config.addinivalue_line("markers", "asan: needs the AddressSanitizer build (clang)")
     config.addinivalue_line("markers", "clang: needs clang++-19")
 

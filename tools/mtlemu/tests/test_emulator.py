@@ -41,7 +41,9 @@ def kernel_line(kernel: str, marker: str = "MISTAKE") -> int:
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)
-@pytest.mark.parametrize("dtype, name", [(np.float32, "float32"), (np.float16, "float16")], ids=["float32", "float16"])
+@pytest.mark.parametrize(
+    "dtype, name", [(np.float32, "float32"), (np.float16, "float16")], ids=["float32", "float16"]
+)
 def test_reduce_with_simd_sum_and_threadgroup_array(compiler, dtype, name):
     rng = np.random.default_rng(1)
     n, groups = 300, 5
@@ -77,8 +79,13 @@ def test_reduce_with_shuffles_prefix_sum_and_dynamic_threadgroup_memory():
 def test_threads_need_not_be_a_multiple_of_32():
     # 48 threads: a full SIMD-group and a partial one of 16 lanes.
     x = np.arange(2 * 100, dtype=np.float32).reshape(2, 100)
-    out = me.run(REDUCE, "reduce_static_float32", {0: x, 1: np.zeros(2, np.float32), 2: np.array([100], np.uint32)},
-                 groups=2, threads=48)
+    out = me.run(
+        REDUCE,
+        "reduce_static_float32",
+        {0: x, 1: np.zeros(2, np.float32), 2: np.array([100], np.uint32)},
+        groups=2,
+        threads=48,
+    )
     np.testing.assert_allclose(out[1], x.sum(axis=1))
     # A scalar thread_position_in_grid is the x component.
     out = me.run(CHECKS, "fill", {0: np.zeros(20, np.float32)}, groups=2, threads=(10, 3))
@@ -107,8 +114,13 @@ def test_half_matmul_rounds_like_half():
     M, N, K = 32, 32, 24
     A = rng.standard_normal((M, K)).astype(np.float16)
     B = rng.standard_normal((K, N)).astype(np.float16)
-    out = me.run(MATMUL, "matmul_float16", {0: A, 1: B, 2: np.zeros((M, N), np.float16), 3: np.array([M, N, K], np.uint32)},
-                 groups=(1, 1), threads=128)
+    out = me.run(
+        MATMUL,
+        "matmul_float16",
+        {0: A, 1: B, 2: np.zeros((M, N), np.float16), 3: np.array([M, N, K], np.uint32)},
+        groups=(1, 1),
+        threads=128,
+    )
     exact = A.astype(np.float64) @ B.astype(np.float64)
     error = np.abs(out[2].astype(np.float64) - exact).max()
     assert 0 < error < 0.05  # rounded to half at each step (8 columns at a time), as on Metal
@@ -116,9 +128,15 @@ def test_half_matmul_rounds_like_half():
 
 def test_transposed_load_store_and_thread_elements():
     A = np.random.default_rng(5).standard_normal((8, 8)).astype(np.float32)
-    out = me.run(MATMUL, "transpose8", {0: A, 1: np.zeros((8, 8), np.float32), 2: np.zeros((8, 8), np.float32)})
+    out = me.run(
+        MATMUL,
+        "transpose8",
+        {0: A, 1: np.zeros((8, 8), np.float32), 2: np.zeros((8, 8), np.float32)},
+    )
     np.testing.assert_array_equal(out[1], A.T)
-    np.testing.assert_array_equal(out[2], 2 * A)  # doubled through thread_elements(), transposed back
+    np.testing.assert_array_equal(
+        out[2], 2 * A
+    )  # doubled through thread_elements(), transposed back
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)
@@ -170,8 +188,16 @@ def test_one_simdgroup_per_matrix_products():
     # The shape of the project's kernel: one SIMD-group per matrix, products
     # through threadgroup memory, simdgroup_barrier between steps.
     A = (np.random.default_rng(9).standard_normal((6, 32, 32)) / 8).astype(np.float32)
-    out = me.run(BENCH, "products", {0: A, 1: np.zeros_like(A), 2: np.array([3], np.uint32)}, groups=6, threads=32)
-    np.testing.assert_allclose(out[1], np.linalg.matrix_power(A.astype(np.float64), 4), rtol=1e-4, atol=1e-6)
+    out = me.run(
+        BENCH,
+        "products",
+        {0: A, 1: np.zeros_like(A), 2: np.array([3], np.uint32)},
+        groups=6,
+        threads=32,
+    )
+    np.testing.assert_allclose(
+        out[1], np.linalg.matrix_power(A.astype(np.float64), 4), rtol=1e-4, atol=1e-6
+    )
 
 
 def test_partial_simd_sum_uses_the_active_lanes():
@@ -262,7 +288,9 @@ def test_more_than_32_kib_of_threadgroup_memory():
     with pytest.raises(me.DispatchError, match=r"40000 bytes of threadgroup memory.*32768"):
         me.run(CHECKS, "uninitialised_read", {0: z()}, threadgroup_memory={0: 40000})
     line = kernel_line("too_much_threadgroup_memory")
-    with pytest.raises(me.DispatchError, match=rf"runtime_checks.metal:{line}: .*36000 bytes.*32768"):
+    with pytest.raises(
+        me.DispatchError, match=rf"runtime_checks.metal:{line}: .*36000 bytes.*32768"
+    ):
         me.run(CHECKS, "too_much_threadgroup_memory", {0: z()})
 
 
@@ -284,17 +312,33 @@ def test_missing_buffers_and_threadgroup_memory():
     with pytest.raises(me.DispatchError, match=r"\[\[threadgroup\(0\)\]\] \('scratch'\)"):
         me.run(CHECKS, "uninitialised_read", {0: z()})
     # `constant MatmulParams& params [[buffer(3)]]` needs 12 bytes.
-    with pytest.raises(me.DispatchError, match=r"buffer 3 has 8 bytes, but 'params' is a reference to 12 bytes"):
-        me.run(MATMUL, "matmul_float32", {0: z(), 1: z(), 2: z(), 3: np.zeros(2, np.uint32)}, threads=128)
+    with pytest.raises(
+        me.DispatchError, match=r"buffer 3 has 8 bytes, but 'params' is a reference to 12 bytes"
+    ):
+        me.run(
+            MATMUL,
+            "matmul_float32",
+            {0: z(), 1: z(), 2: z(), 3: np.zeros(2, np.uint32)},
+            threads=128,
+        )
 
 
 @pytest.mark.parametrize(
     "kernel, message",
     [
-        ("divergent_barrier", r"thread 16 returned while threads 0-15 wait at the threadgroup_barrier at .*runtime_checks.metal:{line}"),
+        (
+            "divergent_barrier",
+            r"thread 16 returned while threads 0-15 wait at the threadgroup_barrier at .*runtime_checks.metal:{line}",
+        ),
         ("early_return", r"thread 5 returned while threads 0-4 wait at the threadgroup_barrier"),
-        ("divergent_simdgroup_barrier", r"\[simdgroup_barrier\].*lanes 0-15 wait at .*runtime_checks.metal:{line} but lanes 16-31 have returned"),
-        ("two_barriers", r"threads 16-31 wait at the threadgroup_barrier at .*:(\d+) but threads 0-15 at the one at .*:(\d+)"),
+        (
+            "divergent_simdgroup_barrier",
+            r"\[simdgroup_barrier\].*lanes 0-15 wait at .*runtime_checks.metal:{line} but lanes 16-31 have returned",
+        ),
+        (
+            "two_barriers",
+            r"threads 16-31 wait at the threadgroup_barrier at .*:(\d+) but threads 0-15 at the one at .*:(\d+)",
+        ),
     ],
 )
 def test_barriers_not_every_thread_reaches(kernel, message):
@@ -305,7 +349,10 @@ def test_barriers_not_every_thread_reaches(kernel, message):
 
 def test_simdgroup_matrix_arguments_must_be_uniform():
     line = kernel_line("nonuniform_simdgroup_load")
-    with pytest.raises(me.DispatchError, match=rf"\[simdgroup_load\] .*:{line}: lanes 0 and 16 pass different arguments"):
+    with pytest.raises(
+        me.DispatchError,
+        match=rf"\[simdgroup_load\] .*:{line}: lanes 0 and 16 pass different arguments",
+    ):
         me.run(CHECKS, "nonuniform_simdgroup_load", {0: z(128), 1: z()})
 
 
@@ -321,10 +368,16 @@ def test_uninitialised_threadgroup_memory_reads_nan():
 
 def test_missing_barrier_shows_as_schedule_dependent_results():
     x = np.arange(64, dtype=np.float32)
-    good = [me.run(CHECKS, "with_barrier", {0: x, 1: z()}, threads=64, schedule=s)[1] for s in ("forward", "reverse")]
+    good = [
+        me.run(CHECKS, "with_barrier", {0: x, 1: z()}, threads=64, schedule=s)[1]
+        for s in ("forward", "reverse")
+    ]
     np.testing.assert_array_equal(good[0], np.roll(x, -1))
     np.testing.assert_array_equal(good[1], np.roll(x, -1))
-    bad = [me.run(CHECKS, "missing_barrier", {0: x, 1: z()}, threads=64, schedule=s)[1] for s in ("forward", "reverse")]
+    bad = [
+        me.run(CHECKS, "missing_barrier", {0: x, 1: z()}, threads=64, schedule=s)[1]
+        for s in ("forward", "reverse")
+    ]
     assert np.isnan(bad[0]).any() and not np.array_equal(bad[0], bad[1], equal_nan=True)
 
 
@@ -356,7 +409,13 @@ def tsan():
     """Skips the test if ThreadSanitizer cannot run here (e.g. a kernel with
     an incompatible memory layout)."""
     try:
-        me.run(CHECKS, "with_barrier", {0: np.arange(64, dtype=np.float32), 1: z()}, threads=64, sanitizer="thread")
+        me.run(
+            CHECKS,
+            "with_barrier",
+            {0: np.arange(64, dtype=np.float32), 1: z()},
+            threads=64,
+            sanitizer="thread",
+        )
     except me.SanitizerError:
         raise  # a report on a correct kernel is a real failure
     except me.EmulatorError as e:
@@ -371,46 +430,88 @@ def test_tsan_reports_a_missing_barrier(tsan):
     report = e.value.report
     assert "ThreadSanitizer: data race" in report
     # The write of one thread and the read of its neighbour, without a barrier between.
-    assert f"runtime_checks.metal:{kernel_line('missing_barrier', 'shared[tid] = in[tid]')}" in report
+    assert (
+        f"runtime_checks.metal:{kernel_line('missing_barrier', 'shared[tid] = in[tid]')}" in report
+    )
     assert f"runtime_checks.metal:{kernel_line('missing_barrier', 'out[tid] = shared')}" in report
 
 
 @pytest.mark.tsan
 def test_tsan_reports_threadgroups_racing_on_device_memory(tsan):
     with pytest.raises(me.SanitizerError, match="data race"):
-        me.run(CHECKS, "cross_group_race", {0: z(1)}, groups=4, threads=32, workers=1, sanitizer="thread")
+        me.run(
+            CHECKS,
+            "cross_group_race",
+            {0: z(1)},
+            groups=4,
+            threads=32,
+            workers=1,
+            sanitizer="thread",
+        )
 
 
 @pytest.mark.tsan
 def test_tsan_is_quiet_on_correct_kernels(tsan):
     x = np.random.default_rng(6).standard_normal((4, 300)).astype(np.float32)
-    out = me.run(REDUCE, "reduce_static_float32", {0: x, 1: z(4), 2: np.array([300], np.uint32)},
-                 groups=4, threads=96, sanitizer="thread")
+    out = me.run(
+        REDUCE,
+        "reduce_static_float32",
+        {0: x, 1: z(4), 2: np.array([300], np.uint32)},
+        groups=4,
+        threads=96,
+        sanitizer="thread",
+    )
     np.testing.assert_allclose(out[1], x.sum(axis=1), rtol=1e-5, atol=1e-4)
     A = np.random.default_rng(7).standard_normal((32, 16)).astype(np.float32)
     B = np.random.default_rng(8).standard_normal((16, 32)).astype(np.float32)
-    out = me.run(MATMUL, "matmul_float32", {0: A, 1: B, 2: np.zeros((32, 32), np.float32), 3: np.array([32, 32, 16], np.uint32)},
-                 threads=128, sanitizer="thread")
+    out = me.run(
+        MATMUL,
+        "matmul_float32",
+        {0: A, 1: B, 2: np.zeros((32, 32), np.float32), 3: np.array([32, 32, 16], np.uint32)},
+        threads=128,
+        sanitizer="thread",
+    )
     np.testing.assert_allclose(out[2], A @ B, rtol=1e-5, atol=1e-5)
     A = (np.random.default_rng(10).standard_normal((2, 32, 32)) / 8).astype(np.float32)
-    out = me.run(BENCH, "products", {0: A, 1: np.zeros_like(A), 2: np.array([2], np.uint32)}, groups=2,
-                 sanitizer="thread")
-    np.testing.assert_allclose(out[1], np.linalg.matrix_power(A.astype(np.float64), 3), rtol=1e-4, atol=1e-6)
+    out = me.run(
+        BENCH,
+        "products",
+        {0: A, 1: np.zeros_like(A), 2: np.array([2], np.uint32)},
+        groups=2,
+        sanitizer="thread",
+    )
+    np.testing.assert_allclose(
+        out[1], np.linalg.matrix_power(A.astype(np.float64), 3), rtol=1e-4, atol=1e-6
+    )
 
 
 @pytest.mark.asan
 def test_asan_reports_a_threadgroup_index_out_of_bounds():
     with pytest.raises(me.SanitizerError, match="heap-buffer-overflow"):
-        me.run(CHECKS, "threadgroup_out_of_bounds", {0: z(32)}, threadgroup_memory={0: 128}, sanitizer="address")
-    out = me.run(REDUCE, "reduce_dynamic", {0: z(64), 1: z(1), 2: z(32)}, threadgroup_memory={0: 16}, threads=64,
-                 sanitizer="address")
+        me.run(
+            CHECKS,
+            "threadgroup_out_of_bounds",
+            {0: z(32)},
+            threadgroup_memory={0: 128},
+            sanitizer="address",
+        )
+    out = me.run(
+        REDUCE,
+        "reduce_dynamic",
+        {0: z(64), 1: z(1), 2: z(32)},
+        threadgroup_memory={0: 16},
+        threads=64,
+        sanitizer="address",
+    )
     assert out[1][0] == 0
 
 
 def test_diagnostics_name_the_original_file_and_line(tmp_path):
     """Line numbers survive the rewrite: in an included header, and in code
     after a kernel instantiation (whose entry function the rewrite inserts)."""
-    (tmp_path / "helper.h").write_text("#pragma once\ninline float half_of(float x) {\n  return x * 0.5;\n}\n")
+    (tmp_path / "helper.h").write_text(
+        "#pragma once\ninline float half_of(float x) {\n  return x * 0.5;\n}\n"
+    )
     src = tmp_path / "k.metal"
     src.write_text(
         "#include <metal_stdlib>\n"
@@ -424,7 +525,11 @@ def test_diagnostics_name_the_original_file_and_line(tmp_path):
     with pytest.raises(me.CompileError) as e:
         me.build(src)
     assert f"{src}:7:" in e.value.output
-    src.write_text(src.read_text().replace("0.25", "0.25f").replace("using namespace metal;", '#include "helper.h"'))
+    src.write_text(
+        src.read_text()
+        .replace("0.25", "0.25f")
+        .replace("using namespace metal;", '#include "helper.h"')
+    )
     with pytest.raises(me.CompileError) as e:
         me.build(src, include_dirs=[tmp_path])
     assert f"{tmp_path / 'helper.h'}:3:" in e.value.output
