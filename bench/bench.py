@@ -166,7 +166,7 @@ def make_inputs(batch: int, n: int, dtype: str, rng_seed: int) -> tuple[np.ndarr
 def ext_plans(x: np.ndarray) -> list[tuple[int, int]] | None:
     """(degree, squarings) the ext's CPU kernels choose for each matrix: the
     1-norm plan, reduced for matrices run one at a time by the powers' norms
-    (csrc/cpu/taylor.h). None where the private hook cannot tell (n = 1,
+    (metal/matrix_exp_scheme.h). None where the private hook cannot tell (n = 1,
     half types, an old build)."""
     try:
         import mlx.core as mx

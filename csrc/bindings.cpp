@@ -61,13 +61,16 @@ float32, 1.09 in float64) the cost is about
 
 The function is differentiable: ``mx.grad``, ``mx.vjp`` and ``mx.jvp``
 use the Frechet derivative L(A, E); the vjp of a cotangent G is
-L(A^H, G). On the CPU, L comes from differentiating every product of the
-same Taylor scheme [3]_, three products per product of exp(A); under
-``mx.vjp``/``mx.grad``, matrices with n >= 64 keep the forward's products
-(12 n x n matrices each, from the forward to the backward pass) so that
-the vjp forms two. On the GPU, and for higher derivatives, L is a block of
-the exponential of ``[[A, E], [0, A]]`` [2]_. It also works under
-``mx.vmap`` and ``mx.compile``.
+L(A^H, G). L comes from differentiating every product of the same
+Taylor scheme [3]_, three products per product of exp(A); in the fused
+GPU kernel, and for higher derivatives, L is a block of the exponential
+of ``[[A, E], [0, A]]`` [2]_. It also works under ``mx.vmap`` and
+``mx.compile``.
+
+On a GPU stream, float32, float16 and bfloat16 matrices of n <= 32 run in
+a fused Metal kernel on Apple silicon (M1 and later); everything else
+runs on the CPU kernels, in the same graph, without a host
+synchronisation.
 
 References
 ----------

@@ -39,7 +39,7 @@ MATRIX_EXP_CONSTANT int kNumDegrees = 6;
 MATRIX_EXP_CONSTANT int kDegrees[kNumDegrees] = {1, 2, 4, 8, 12, 18};
 MATRIX_EXP_CONSTANT int kProducts[kNumDegrees] = {0, 1, 2, 3, 4, 5};
 // T12 and T18, the degrees that start from A^2 and A^3 and whose scaling the
-// overscaling rule may lower (csrc/cpu/taylor.h, metal/matrix_exp.h).
+// overscaling rule may lower (matrix_exp_scheme.h).
 MATRIX_EXP_CONSTANT int kDegreeIndex12 = 4;
 MATRIX_EXP_CONSTANT int kDegreeIndex18 = 5;
 

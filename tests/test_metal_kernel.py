@@ -1,5 +1,5 @@
 """The fused Metal kernel (metal/matrix_exp.metal), compiled from the unchanged
-source as C++ and run on the CPU by tests/metal_emulator, launched through the
+source as C++ and run on the CPU by the emulator (tools/mtlemu), launched through the
 same planner as eval_gpu. Judged like the CPU path: against the 60-digit
 references with the tolerance of tests/accuracy.py, and against the CPU
 primitive on the shared samples. What this cannot check (Apple's compiler,

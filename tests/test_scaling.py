@@ -1,4 +1,4 @@
-"""The choice of degree and squarings on the CPU (csrc/cpu/taylor.h).
+"""The choice of degree and squarings on the CPU (metal/matrix_exp_scheme.h).
 
 Matrices run one at a time (real n > 8, complex) start from the 1-norm plan
 and drop the squarings that alpha = max(||A^2||^(1/2), ||A^3||^(1/3)) shows

@@ -2,7 +2,7 @@
 // how many matrices per threadgroup, how much threadgroup memory, what grid.
 // Pure C++ (no Metal), so that it is compiled and unit-tested on every
 // platform, and used both by eval_gpu and by the Linux emulator of the kernel
-// (tests/metal_emulator).
+// (tools/mtlemu, through tests/metal_emulator.py).
 
 #pragma once
 
