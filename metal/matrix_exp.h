@@ -31,10 +31,10 @@ namespace matrix_exp_kernel {
 namespace mp = matrix_exp_params;
 namespace ms = matrix_exp_scheme;
 
-// x * 2^k for -190 <= k <= 127, exactly unless the result is subnormal (two
+// x * 2^k for -190 <= k <= 191, exactly unless the result is subnormal (two
 // factors, so that neither is a subnormal, which the GPU may flush to zero).
 inline float scale_by_pow2(float x, int k) {
-  const int first = k < 0 ? max(k, -64) : k;
+  const int first = k < 0 ? max(k, -64) : min(k, 64);
   const float f1 = as_type<float>(uint(127 + first) << 23);
   const float f2 = as_type<float>(uint(127 + (k - first)) << 23);
   return (x * f1) * f2;
@@ -165,6 +165,35 @@ struct Workspace {
     const float norm = simd_any(isnan(column)) ? NAN : simd_max(column);
     sync(); // the column reads happen before slot d is written again
     return norm;
+  }
+
+  // log2 || |d[0]| ... |d[count-1]| ||_1, -infinity if it is 0, the same on
+  // every lane: lane j holds entry j of the row vector 1^T |d[0]| ...,
+  // rescaled by a power of two after each product (the scale kept apart);
+  // row i comes from lane i by simd_shuffle.
+  float log2_norm1_abs_product(thread const int* d, int count) const thread {
+    float v = lane < uint(P) ? 1.0f : 0.0f;
+    int exponent = 0;
+    for (int c = 0; c < count; ++c) {
+      threadgroup const float* x = slot(d[c]);
+      float w = 0.0f;
+      for (int i = 0; i < P; ++i) {
+        const float vi = simd_shuffle(v, ushort(i));
+        if (lane < uint(P)) {
+          w = fma(vi, abs(x[i * P + int(lane)]), w);
+        }
+      }
+      const float largest = simd_max(w);
+      if (!(largest > 0.0f)) {
+        sync();
+        return -INFINITY;
+      }
+      const int e = int(floor(log2(largest)));
+      v = scale_by_pow2(w, -e);
+      exponent += e;
+    }
+    sync(); // the reads above happen before the slots are written again
+    return log2(simd_max(v)) + float(exponent);
   }
 
   // n = 1: exp of the entry, as accurate as the GPU's exp.

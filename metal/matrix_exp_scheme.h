@@ -19,6 +19,8 @@
 //   void scale_pow2(int d, int k);            d *= 2^k, exactly
 //   real norm1(int d, int halvings);          max_j sum_i |d_ij| / 2^halvings
 //                                             (NaN if an entry is NaN)
+//   real log2_norm1_abs_product(const int* d, int k);
+//                                             log2 || |d[0]| ... |d[k-1]| ||_1
 //   void exp_scalar(int d);                   d = exp(d) for n = 1
 // (slot arguments of one call are distinct). The same scheme computes the
 // Frechet derivative L(A, E) alongside exp(A) when the algebra is "dual": its
@@ -36,6 +38,10 @@
 #define MATRIX_EXP_THREAD thread
 #else
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
 #define MATRIX_EXP_THREAD
 #endif
 
@@ -50,16 +56,35 @@ namespace mc = matrix_exp_constants;
 
 #if defined(__METAL_VERSION__)
 using metal::ceil;
+using metal::floor;
 using metal::ldexp;
 using metal::log2;
 #else
 using std::ceil;
-using std::ldexp;
+using std::floor;
 using std::log2;
+
+// x 2^k, as std::ldexp, whose library call would dominate planning a batch of
+// 3 x 3 matrices: where 2^k is a normal number, x 2^k is one correctly
+// rounded product, the result ldexp defines.
+template <typename Real>
+Real ldexp(Real x, int k) {
+  typedef std::numeric_limits<Real> limits;
+  if (k < limits::min_exponent - 1 || k > limits::max_exponent - 1) {
+    return std::ldexp(x, k);
+  }
+  typedef typename std::conditional<sizeof(Real) == 4, uint32_t, uint64_t>::type
+      Bits;
+  const Bits bits = Bits(k + limits::max_exponent - 1) << (limits::digits - 1);
+  Real pow2;
+  std::memcpy(&pow2, &bits, sizeof(Real));
+  return x * pow2;
+}
 #endif
 
 // The work slots. evaluate_taylor leaves T_m(A) in kR (T18: in kB1); the
-// squarings then alternate between that slot and kA2, free by then.
+// squarings then alternate between that slot and kA2, free by then. Before
+// evaluate_taylor, the planner may use kB0, kB1 and kR as scratch.
 enum Slot : int {
   kA = 0,
   kA2 = 1,
@@ -88,6 +113,9 @@ struct RealTraits<float> {
   static int max_exponent() {
     return 128; // FLT_MAX_EXP
   }
+  static int log2_unit_roundoff() {
+    return -24;
+  }
 };
 
 #if !defined(__METAL_VERSION__)
@@ -101,6 +129,9 @@ struct RealTraits<double> {
   }
   static int max_exponent() {
     return 1024; // DBL_MAX_EXP
+  }
+  static int log2_unit_roundoff() {
+    return -53;
   }
 };
 #endif
@@ -121,23 +152,29 @@ struct Norm {
 };
 
 // The first T_m whose threshold the norm does not exceed; above theta_18 the
-// smallest s with norm / 2^s <= theta_18 (the log2 estimate corrected both
-// ways, so that rounding in log2, fast or not, cannot make it one off). The
-// halvings of the norm are squarings too.
+// smallest s with norm / 2^s <= theta_18, found by halving the norm (exact:
+// it stays above theta_18 / 2, a normal number) 16 times at a go, then once
+// at a go; no log2, whose rounding could make s one off, and whose library
+// call was a tenth of the time of a batch of 3 x 3. The halvings of the norm
+// are squarings too.
 template <typename Real>
-Plan plan_for_norm(Norm<Real> norm) {
+Plan plan_for_norm(MATRIX_EXP_THREAD const Norm<Real>& norm) {
   for (int i = 0; i < mc::kNumDegrees; ++i) {
     if (norm.value <= RealTraits<Real>::theta(i)) {
       return Plan{i, norm.halvings};
     }
   }
   const Real theta18 = RealTraits<Real>::theta(mc::kDegreeIndex18);
-  int s = int(ceil(log2(norm.value / theta18)));
-  while (ldexp(norm.value, -s) > theta18) {
-    ++s;
+  const Real two16 = Real(65536);
+  Real scaled = norm.value;
+  int s = 0;
+  while (scaled > theta18 * two16) {
+    scaled /= two16;
+    s += 16;
   }
-  while (s > 1 && ldexp(norm.value, -(s - 1)) <= theta18) {
-    --s;
+  while (scaled > theta18) {
+    scaled /= Real(2);
+    ++s;
   }
   return Plan{mc::kDegreeIndex18, s + norm.halvings};
 }
@@ -169,79 +206,350 @@ void form_low_powers(MATRIX_EXP_THREAD Algebra& alg) {
   alg.mul(kA3, kA, kA2);
 }
 
-// Overscaling. Al-Mohy & Higham (2009), Theorem 4.2 with p = 2: the backward
-// error h(X) of T_m(X) (a power series from degree m + 1 >= 2) satisfies
-// ||h(X)|| <= h~(alpha), alpha = max(||X^2||^(1/2), ||X^3||^(1/3)) <= ||X||,
-// so the thresholds theta_m may bound alpha instead of ||X||. For a nonnormal
-// X, alpha can be far below ||X||: [[1, b], [0, -1]] has alpha = 1 for every
-// b, where the 1-norm rule squares log2(b) times. Given X = A / 2^s of the
-// 1-norm plan (degree 18) with X^2, X^3 formed, this undoes as many of the s
-// halvings as alpha allows (exact power-of-two rescaling of X, X^2, X^3), and
-// takes T12 when no squaring is left and alpha <= theta_12. Every squaring
-// saved is a product saved and one doubling less of the error.
-//
-// alpha 2^k <= theta is tested as ||X^2|| 4^k <= theta^2 and ||X^3|| 8^k <=
-// theta^3: powers of two and products, no square or cube root, so that every
-// backend takes the same decision from the same norms.
-//
-// Overflow guard: the schemes multiply combinations of X's powers, which for
-// ||X|| >> alpha can reach about ||X||^4, so 2^k ||X|| stays below
-// 2^(max_exponent / 4 - 4) (2^28 in float32, 2^252 in float64). norm_x is
-// ||X||_1.
+// The slots the plan leaves ready for evaluate_taylor: X = A / 2^s in kA and
+// the powers of X its degree starts from (X^2, X^3 for T12; and X^6 for T18).
+// plan_scheme leaves them so; the lanes (csrc/cpu/lanes_driver.h), which plan
+// each matrix apart, prepare them with this.
 template <class Algebra>
-Plan reduce_overscaling(
-    MATRIX_EXP_THREAD Algebra& alg,
-    Plan plan,
-    typename Algebra::real norm_x) {
+void prepare_slots(MATRIX_EXP_THREAD Algebra& alg, Plan plan) {
+  alg.scale_pow2(kA, -plan.squarings);
+  if (plan.degree_index >= mc::kDegreeIndex12) {
+    form_low_powers(alg);
+  }
+  if (plan.degree_index == mc::kDegreeIndex18) {
+    alg.mul(kA6, kA3, kA3);
+  }
+}
+
+// X, X^2, X^3 and (with_a6) X^6 times 2^k, 2^2k, 2^3k, 2^6k: X becomes 2^k X
+// with its powers, exactly.
+template <class Algebra>
+void rescale_powers(MATRIX_EXP_THREAD Algebra& alg, int k, bool with_a6) {
+  alg.scale_pow2(kA, k);
+  alg.scale_pow2(kA2, 2 * k);
+  alg.scale_pow2(kA3, 3 * k);
+  if (with_a6) {
+    alg.scale_pow2(kA6, 6 * k);
+  }
+}
+
+// The plan's decisions below are taken from norms of X's powers: for one
+// matrix, or on the CPU for the lanes of a vector of matrices at once
+// (csrc/cpu/lanewise.h specialises Lanewise for its vector type), so that
+// the lanes take each matrix's decisions with the same operations. A value V
+// is a real (one lane) or a vector of them; a mask says in which lanes a
+// comparison holds; a count is an int per lane.
+template <typename V>
+struct Lanewise {
+  typedef V real;
+  typedef bool mask;
+  typedef int count;
+  static V broadcast(real x) {
+    return x;
+  }
+  static count splat(int c) {
+    return c;
+  }
+  static mask le(V a, V b) {
+    return a <= b;
+  }
+  static mask less(V a, V b) {
+    return a < b;
+  }
+  static mask greater(count a, int b) {
+    return a > b;
+  }
+  static mask equal(count a, int b) {
+    return a == b;
+  }
+  static mask both(mask a, mask b) {
+    return a && b;
+  }
+  static mask negate(mask a) {
+    return !a;
+  }
+  static bool any(mask a) {
+    return a;
+  }
+  static count ones(mask a) { // 1 where a holds, else 0
+    return a ? 1 : 0;
+  }
+  static V scale2(V x, int e) { // x 2^e, as ldexp
+    return ldexp(x, e);
+  }
+};
+
+// x^j, for the comparisons below: products, no pow.
+template <typename V>
+V power(V x, int j) {
+  V out = x;
+  for (int e = 1; e < j; ++e) {
+    out = out * x;
+  }
+  return out;
+}
+
+// Whether ||(2^k X)^j||^(1/j) <= theta for each listed power j, given the
+// norms of (2^t X)^j: tested as ||(2^t X)^j|| 2^(j (k - t)) <= theta^j, with
+// powers of two and products and no root, so that every backend takes the
+// same decision from the same norms.
+template <typename V>
+typename Lanewise<V>::mask powers_within(
+    MATRIX_EXP_THREAD const V* norms,
+    MATRIX_EXP_THREAD const int* powers,
+    int count,
+    int k,
+    int t,
+    typename Lanewise<V>::real theta) {
+  typedef Lanewise<V> W;
+  typename W::mask within = W::greater(W::splat(1), 0); // every lane
+  for (int i = 0; i < count; ++i) {
+    within = W::both(
+        within,
+        W::le(
+            W::scale2(norms[i], powers[i] * (k - t)),
+            W::broadcast(power(theta, powers[i]))));
+  }
+  return within;
+}
+
+// How many of the plan's halvings of X (X = A / 2^s, s = `squarings`) the
+// listed powers allow to undo (powers_within theta_18, from the norms of
+// (2^t X)^j), keeping 2^k ||X|| below the overflow guard: the schemes
+// multiply combinations of X's powers, which for ||X|| >> ||X^j||^(1/j)
+// reach about ||X||^4, so 2^k ||X|| stays below 2^(max_exponent / 4 - 4)
+// (2^28 in float32, 2^252 in float64). Each step doubles the scaled norms
+// (exactly) instead of calling ldexp again: this runs for every matrix of a
+// batch of 3 x 3.
+template <typename V>
+typename Lanewise<V>::count undoable_halvings(
+    MATRIX_EXP_THREAD const V* norms,
+    MATRIX_EXP_THREAD const int* powers,
+    int count,
+    int t,
+    typename Lanewise<V>::count squarings,
+    V norm_x) {
+  typedef Lanewise<V> W;
+  typedef typename W::real Real;
+  const Real theta18 = RealTraits<Real>::theta(mc::kDegreeIndex18);
+  const V limit = W::broadcast(
+      ldexp(Real(1), RealTraits<Real>::max_exponent() / 2 - 4));
+  V scaled[4]; // norms[i] 2^(powers[i] (k + 1 - t)), k = 0 first
+  V bound[4]; // theta_18^powers[i]
+  Real step[4]; // 2^powers[i]
+  for (int i = 0; i < count; ++i) {
+    scaled[i] = W::scale2(norms[i], powers[i] * (1 - t));
+    bound[i] = W::broadcast(power(theta18, powers[i]));
+    step[i] = Real(1 << powers[i]);
+  }
+  V scaled_x = norm_x + norm_x;
+  typename W::count k = W::splat(0);
+  typename W::mask going = W::greater(squarings, 0);
+  for (int i = 0; W::any(going); ++i) {
+    going = W::both(going, W::greater(squarings, i));
+    going = W::both(going, W::le(scaled_x, limit));
+    for (int j = 0; j < count; ++j) {
+      going = W::both(going, W::le(scaled[j], bound[j]));
+      scaled[j] = step[j] * scaled[j];
+    }
+    k = k + W::ones(going);
+    scaled_x = scaled_x + scaled_x;
+  }
+  return k;
+}
+
+// Overscaling, first with the powers T12 and T18 form anyway. Al-Mohy &
+// Higham (2009), Theorem 4.2 with p = 2: the backward error h(X) of T_m(X),
+// a power series from degree m + 1 >= 2, satisfies ||h(X)|| <= h~(alpha_2),
+// alpha_2 = max(||X^2||^(1/2), ||X^3||^(1/3)) <= ||X||, since every power
+// from the second on is a product of squares and cubes; so the thresholds
+// theta_m may bound alpha_2 instead of ||X||. For a nonnormal X, alpha_2 can
+// be far below ||X||: [[1, b], [0, -1]] has alpha_2 = 1 for every b, where
+// the 1-norm rule squares log2(b) times. Given the norms of X = A / 2^s, X^2
+// and X^3 for the 1-norm plan (degree 18, s squarings): the halvings alpha_2
+// does not need (X and its powers are then rescaled by 2^undone, exactly),
+// and whether T12 does when no squaring is left (alpha_2 <= theta_12).
+// Every squaring saved is a product saved and one doubling less of the
+// error.
+template <typename V>
+struct LowPowerReduction {
+  typename Lanewise<V>::count undone;
+  typename Lanewise<V>::mask to_t12;
+};
+
+template <typename V>
+LowPowerReduction<V>
+reduce_with_low_powers(int squarings, V norm_x, V norm2, V norm3) {
+  typedef Lanewise<V> W;
+  typedef typename W::real Real;
+  const V norms[2] = {norm2, norm3};
+  const int powers[2] = {2, 3};
+  LowPowerReduction<V> out;
+  out.undone = undoable_halvings(
+      norms, powers, 2, 0, W::splat(squarings), norm_x);
+  out.to_t12 = W::both(
+      W::equal(out.undone, squarings),
+      powers_within(
+          norms,
+          powers,
+          2,
+          squarings,
+          0,
+          RealTraits<Real>::theta(mc::kDegreeIndex12)));
+  return out;
+}
+
+// Whether the window of powers below may pay for itself: X^6's norm
+// promises more undone halvings than the kWindowProducts products it costs.
+template <typename V>
+typename Lanewise<V>::mask
+window_may_pay(typename Lanewise<V>::count squarings, V norm_x, V norm6) {
+  typedef Lanewise<V> W;
+  const V norms[1] = {norm6};
+  const int six[1] = {6};
+  return W::both(
+      W::both(
+          W::greater(squarings, mc::kWindowProducts),
+          W::less(W::broadcast(0), norm6)),
+      W::greater(
+          undoable_halvings(norms, six, 1, 0, squarings, norm_x),
+          mc::kWindowProducts));
+}
+
+// Overscaling, then with X^7 ... X^10, for T18, where X^6 shows they may save
+// more squarings than the kWindowProducts products they cost (strongly
+// nonnormal matrices, whose ||X^j||^(1/j) keep falling with j). The bound of
+// Theorem 4.2 holds for any set of powers that every exponent k >= m + 1 = 19
+// of the backward-error series is a sum of: {7, 8, 9, 10} is one (19 = 9 +
+// 10, 20 = 10 + 10, and each k from 21 on is a sum of three or more), so
+// ||h(X)|| <= h~(max_{7<=j<=10} ||X^j||^(1/j)). (Theorem 4.2's p <= 4 for
+// T18 leaves Al-Mohy & Higham's 4 x 4 test matrix with 14 squarings and a
+// relative error of 1e-3; this window gives 8 and 2e-6.) The powers are
+// formed in the scratch slots kB0, kB1, kR from copies of X and its powers
+// scaled by 2^t, t chosen so that ||(2^t X)^6|| is about 1: then X^10 neither
+// overflows nor underflows where ||X^j||^(1/j) falls steeply.
+template <class Algebra>
+Plan reduce_with_window(MATRIX_EXP_THREAD Algebra& alg, Plan plan) {
   typedef typename Algebra::real real;
-  const real norm2 = alg.norm1(kA2, 0);
-  const real norm3 = alg.norm1(kA3, 0);
-  const real limit = ldexp(real(1), RealTraits<real>::max_exponent() / 4 - 4);
-  const real theta18 = RealTraits<real>::theta(mc::kDegreeIndex18);
-  const real theta12 = RealTraits<real>::theta(mc::kDegreeIndex12);
-  int k = 0;
-  while (k < plan.squarings && ldexp(norm2, 2 * (k + 1)) <= theta18 * theta18 &&
-         ldexp(norm3, 3 * (k + 1)) <= theta18 * theta18 * theta18 &&
-         ldexp(norm_x, k + 1) <= limit) {
-    ++k;
+  const real norm_x = alg.norm1(kA, 0);
+  const real norm6 = alg.norm1(kA6, 0);
+  if (!window_may_pay(plan.squarings, norm_x, norm6)) {
+    return plan;
   }
-  if (k > 0) {
-    alg.scale_pow2(kA, k);
-    alg.scale_pow2(kA2, 2 * k);
-    alg.scale_pow2(kA3, 3 * k);
-    plan.squarings -= k;
+  const int t = -int(floor(log2(norm6) / real(6)));
+  // 2^t ||X|| must stay finite, with room for the products' sums.
+  if (!(ldexp(norm_x, t) <= ldexp(RealTraits<real>::largest(), -8))) {
+    return plan;
   }
-  if (plan.squarings == 0 && ldexp(norm2, 2 * k) <= theta12 * theta12 &&
-      ldexp(norm3, 3 * k) <= theta12 * theta12 * theta12) {
-    plan.degree_index = mc::kDegreeIndex12;
-  }
+  const real one[1] = {real(1)};
+  const int a6[1] = {kA6};
+  const int a1[1] = {kA};
+  const int a2[1] = {kA2};
+  const int a3[1] = {kA3};
+  real norms[4];
+  alg.combine(kB0, real(0), one, a6, 1); // (2^t X)^6
+  alg.scale_pow2(kB0, 6 * t);
+  alg.combine(kB1, real(0), one, a1, 1); // 2^t X
+  alg.scale_pow2(kB1, t);
+  alg.mul(kR, kB0, kB1); // ^7
+  norms[0] = alg.norm1(kR, 0);
+  alg.combine(kB1, real(0), one, a2, 1);
+  alg.scale_pow2(kB1, 2 * t);
+  alg.mul(kR, kB0, kB1); // ^8
+  norms[1] = alg.norm1(kR, 0);
+  alg.combine(kB1, real(0), one, a3, 1);
+  alg.scale_pow2(kB1, 3 * t);
+  alg.mul(kR, kB0, kB1); // ^9, kept for ^10
+  norms[2] = alg.norm1(kR, 0);
+  alg.combine(kB0, real(0), one, a1, 1);
+  alg.scale_pow2(kB0, t);
+  alg.mul(kB1, kR, kB0); // ^10
+  norms[3] = alg.norm1(kB1, 0);
+  const int powers[4] = {7, 8, 9, 10};
+  const int k = undoable_halvings(norms, powers, 4, t, plan.squarings, norm_x);
+  rescale_powers(alg, k, true);
+  plan.squarings -= k;
   return plan;
 }
 
-// Plans the scheme for the matrix in slot kA (n >= 2) of 1-norm `norm` and
-// prepares the slots: A scaled by 2^-s and, for T12 and T18, A^2 and A^3
-// formed, with s reduced as far as those powers allow.
+// Rounding. Al-Mohy & Higham's Algorithm 5.1 adds ell squarings where |X| is
+// much larger than X, so that the evaluation's rounding error does not exceed
+// the truncation error the plan was made for: ell = ceil(log2(alpha / u) /
+// 18), alpha = |c_19| ||M||_1 / ||X||_1, with c_19 = -1/19! the first
+// coefficient of T18's backward error (theirs is Pade's c_27, with |A|^27);
+// halving X divides alpha by 2^18. Here M = |X^6|^3 |X|, the magnitudes the
+// scheme's last products actually combine, not |X|^19, whose powers have no
+// cancellation at all and would give back much of the squarings saved on
+// random matrices. ||M||_1 is exact: 1^T M from vector-matrix products (a
+// nonnegative matrix's 1-norm is its largest column sum); it is formed only
+// where the bound ||M||_1 <= ||X^3||^6 ||X||_1 does not already show ell = 0,
+// which after the reductions above it does for all but strongly nonnormal X.
+// Needs X^6 (kA6) formed when called.
+template <typename V>
+typename Lanewise<V>::mask rounding_may_need_squarings(V norm3) {
+  typedef Lanewise<V> W;
+  typedef typename W::real Real;
+  const Real threshold = ldexp(
+      Real(mc::kFactorial19), RealTraits<Real>::log2_unit_roundoff());
+  // ||X^3||^6 / 19! > u (or NaN)
+  return W::negate(W::le(power(norm3, 6), W::broadcast(threshold)));
+}
+
+template <class Algebra>
+Plan add_rounding_squarings(MATRIX_EXP_THREAD Algebra& alg, Plan plan) {
+  typedef typename Algebra::real real;
+  const int chain[4] = {kA6, kA6, kA6, kA};
+  const real log2_alpha = alg.log2_norm1_abs_product(chain, 4) -
+      real(mc::kLog2Factorial19) - log2(alg.norm1(kA, 0));
+  const real log2_u = real(RealTraits<real>::log2_unit_roundoff());
+  if (!(log2_alpha > log2_u)) {
+    return plan;
+  }
+  const int ell = int(ceil((log2_alpha - log2_u) / real(18)));
+  rescale_powers(alg, -ell, true);
+  plan.squarings += ell;
+  return plan;
+}
+
+// Plans the scheme for the matrix in slot kA (n >= 2) of 1-norm `norm`: the
+// 1-norm plan, then fewer squarings as far as the norms of X's powers show
+// them unneeded, then more where rounding needs them. Leaves the slots as
+// prepare_slots would for that plan. (The lanes, csrc/cpu/lanes_driver.h,
+// take the same decisions from the same norms, eight matrices at a time.)
 template <class Algebra>
 Plan plan_scheme(
     MATRIX_EXP_THREAD Algebra& alg,
     Norm<typename Algebra::real> norm) {
+  typedef typename Algebra::real real;
   Plan plan = plan_for_norm(norm);
-  if (plan.squarings > 0) {
-    alg.scale_pow2(kA, -plan.squarings);
+  alg.scale_pow2(kA, -plan.squarings);
+  if (plan.degree_index < mc::kDegreeIndex12) {
+    return plan;
   }
-  if (plan.degree_index >= mc::kDegreeIndex12) {
-    form_low_powers(alg);
-    if (plan.degree_index == mc::kDegreeIndex18) {
-      plan = reduce_overscaling(
-          alg, plan, ldexp(norm.value, norm.halvings - plan.squarings));
-    }
+  form_low_powers(alg);
+  if (plan.degree_index < mc::kDegreeIndex18) {
+    return plan;
+  }
+  const LowPowerReduction<real> reduction = reduce_with_low_powers(
+      plan.squarings, alg.norm1(kA, 0), alg.norm1(kA2, 0), alg.norm1(kA3, 0));
+  rescale_powers(alg, reduction.undone, false);
+  plan.squarings -= reduction.undone;
+  if (reduction.to_t12) {
+    plan.degree_index = mc::kDegreeIndex12;
+    return plan;
+  }
+  alg.mul(kA6, kA3, kA3);
+  plan = reduce_with_window(alg, plan);
+  if (rounding_may_need_squarings(alg.norm1(kA3, 0))) {
+    plan = add_rounding_squarings(alg, plan);
   }
   return plan;
 }
 
 // Evaluates T_m(A) from slot kA ([BBC19] schemes, coefficients in
-// matrix_exp_constants.h); for m = 12 and 18, slots kA2 and kA3 hold A^2 and
-// A^3 already (form_low_powers). Returns the slot that holds T_m(A).
+// matrix_exp_constants.h), with the slots as prepare_slots leaves them (for
+// m = 12 and 18, A^2 and A^3 in kA2 and kA3; for 18, A^6 in kA6). Returns the
+// slot that holds T_m(A).
 template <class Algebra>
 int evaluate_taylor(MATRIX_EXP_THREAD Algebra& alg, int degree_index) {
   typedef typename Algebra::real real;
@@ -309,9 +617,7 @@ int evaluate_taylor(MATRIX_EXP_THREAD Algebra& alg, int degree_index) {
       alg.mul_add(kR, kB0, kA6);
       return kR;
     }
-    default: { // 18: B_i in the basis {I, A, A2, A3, A6}; A9 = B3 + B0 B4, T18
-               // = B1 + (B2 + A9) A9
-      alg.mul(kA6, kA3, kA3);
+    default: { // 18: B_i in the basis {I, A, A2, A3, A6}; A9 = B3 + B0 B4, T18 = B1 + (B2 + A9) A9
       const int x[4] = {kA, kA2, kA3, kA6};
       const int targets[3] = {kB0, kB1, kR}; // B0, B4, and B3 where A9 is built
       const int rows[3] = {0, 4, 3};

@@ -2,7 +2,8 @@
 
 Tolerance. A backward-stable exp has normwise relative forward error of order
 u * kappa, kappa = the relative condition number of exp at A (stored with the
-references: scipy.linalg.expm_cond, Frobenius norm), plus rounding in the
+references, Frobenius norm: from the 60-digit Frechet derivative for n <= 6,
+scipy.linalg.expm_cond above), plus rounding in the
 matrix products, which grows like sqrt(n) u for random data. We require
 
     ||X - exp(A)||_1 / ||exp(A)||_1 <= C u (kappa + sqrt(n)),   C = 16,

@@ -120,5 +120,46 @@ def random_cases(seed=20261127):
     return cases
 
 
+# Al-Mohy & Higham's 4 x 4 upper triangular test matrix (their 2012 paper on
+# the logarithm, experiment 1: the logarithm of a triangular matrix with
+# entries 3e4 above the diagonal), used by SciPy's expm tests (the
+# triangularity perturbation and bad condition number cases): ||A||_1 ~ 3e14,
+# ||A^p||^(1/p) falling steeply with p, kappa_exp ~ 2e36.
+AL_MOHY_HIGHAM_4X4 = np.array(
+    [
+        [-1.12867982029050462e00, 9.61418377142025565e04, -4.52485573953179264e09, 2.92496941103871812e14],
+        [0.0, -1.20101052953082288e00, 9.63469687211303099e04, -4.68104828911105442e09],
+        [0.0, 0.0, -1.13289322264498393e00, 9.53249183094775653e04],
+        [0.0, 0.0, 0.0, -1.17947533272554850e00],
+    ]
+)
+
+
+def badly_scaled_cases(seed=20261130):
+    """Badly scaled and strongly nonnormal matrices, where the 1-norm overstates
+    what the Taylor polynomial needs (Al-Mohy & Higham 2009)."""
+    rng = np.random.default_rng(seed)
+    cases = {"al_mohy_higham_4x4": AL_MOHY_HIGHAM_4X4}
+    # Their triangular family [[1, b], [0, -1]] (section 1 of the 2009 paper).
+    for b in (1e2, 1e4, 1e6, 1e8):
+        cases[f"triangular_b{b:g}"] = np.array([[1.0, b], [0.0, -1.0]])
+    # Jordan blocks with large off-diagonals: nilpotent part c N, ||A^p||^(1/p)
+    # ~ c^((p-1)/p) far below ||A||_1 ~ c.
+    for n, lam, c in ((4, -1.0, 1e3), (6, 0.5, 1e4), (8, -2.0, 1e2)):
+        cases[f"jordan_n{n}_offdiag{c:g}"] = lam * np.eye(n) + c * np.diag(np.ones(n - 1), 1)
+    # Similarity by a diagonal D from 1e-8 to 1e8: exp(D A D^-1) = D exp(A) D^-1,
+    # a well-scaled problem made badly scaled (and its inverse scaling).
+    bases = {
+        "nag_f01ecf": classic_cases()["nag_f01ecf"],
+        "random_n5": _scaled(rng.standard_normal((5, 5)), 2.0),
+        "random_n12": _scaled(rng.standard_normal((12, 12)), 2.0),
+    }
+    for name, a in bases.items():
+        d = np.logspace(-8, 8, a.shape[0])
+        cases[f"similarity_{name}"] = d[:, None] * a / d[None, :]
+        cases[f"similarity_inverse_{name}"] = a * d[None, :] / d[:, None]
+    return cases
+
+
 def base_cases():
-    return {**classic_cases(), **random_cases()}
+    return {**classic_cases(), **random_cases(), **badly_scaled_cases()}

@@ -13,6 +13,7 @@
 
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -245,7 +246,7 @@ class Algebra {
     T* out = slot(d);
     for (; k != 0;) {
       const int step = k > 0 ? std::min(k, kStep) : std::max(k, -kStep);
-      const real c = std::ldexp(real(1), step);
+      const real c = ms::ldexp(real(1), step);
       for (int64_t e = 0; e < slot_size(); ++e) {
         out[e] = scale(c, out[e]);
       }
@@ -271,7 +272,48 @@ class Algebra {
     return norm1_of(d, [](T x) { return modulus(x); });
   }
 
+  // log2 || |X_0| |X_1| ... |X_(count-1)| ||_1 of slots d[0..count) (their X
+  // parts), -infinity if it is 0: the row vector 1^T |X_0| ..., times one
+  // slot after the other, rescaled by a power of two after each product so
+  // that it neither overflows nor underflows (the scale is kept apart).
+  real log2_norm1_abs_product(const int* d, int count) {
+    const int cols = Width > 0 ? Width : n_;
+    if constexpr (Width > 0) {
+      real v[Width > 0 ? Width : 1];
+      real w[Width > 0 ? Width : 1];
+      return log2_norm1_abs_product(d, count, cols, v, w);
+    } else {
+      row_.resize(cols);
+      next_row_.resize(cols);
+      return log2_norm1_abs_product(d, count, cols, row_.data(), next_row_.data());
+    }
+  }
+
  private:
+  real log2_norm1_abs_product(const int* d, int count, int cols, real* v, real* w) {
+    std::fill_n(v, cols, real(1));
+    int exponent = 0;
+    for (int c = 0; c < count; ++c) {
+      const T* x = slot(d[c]);
+      std::fill_n(w, cols, real(0));
+      for (int i = 0; i < n_; ++i) {
+        for (int j = 0; j < cols; ++j) {
+          w[j] += v[i] * modulus(x[i * ld_ + j]);
+        }
+      }
+      const real largest = *std::max_element(w, w + cols);
+      if (!(largest > real(0))) {
+        return -std::numeric_limits<real>::infinity();
+      }
+      const int e = std::ilogb(largest);
+      for (int j = 0; j < cols; ++j) {
+        v[j] = ms::ldexp(w[j], -e);
+      }
+      exponent += e;
+    }
+    return std::log2(*std::max_element(v, v + cols)) + real(exponent);
+  }
+
   // max_j sum_i size(X_ij)
   template <class Size>
   real norm1_of(int d, Size size) {
@@ -351,7 +393,8 @@ class Algebra {
   int width_;
   int ld_;
   T* ws_;
-  std::vector<real> column_sums_; // norm1's, for a width known at run time
+  // norm1's and log2_norm1_abs_product's rows, for a width known at run time
+  std::vector<real> column_sums_, row_, next_row_;
 };
 
 MLX_EXPM_CPU_END

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <complex>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -66,9 +67,9 @@ struct BlasGemm {
   }
 };
 
-// {degree, squarings} of each matrix of job.a under algebra Alg, with
-// (Reduce) or without the overscaling reduction of plan_scheme.
-template <typename In, class Alg, bool Reduce>
+// {degree, squarings} of each matrix of job.a, planned (plan_scheme) in
+// algebra Alg.
+template <typename In, class Alg>
 Plans plans_of(const Job& job) {
   using T = typename Alg::scalar;
   const int n = job.a_layout.n;
@@ -83,8 +84,7 @@ Plans plans_of(const Job& job) {
       out.push_back({0, 0});
       continue;
     }
-    const ms::Plan plan =
-        Reduce ? ms::plan_scheme(alg, norm) : ms::plan_for_norm(norm);
+    const ms::Plan plan = ms::plan_scheme(alg, norm);
     out.push_back({ms::mc::kDegrees[plan.degree_index], plan.squarings});
   }
   return out;
@@ -127,7 +127,7 @@ struct MatrixKernel {
   }
 
   static Plans plans(const Job& job) {
-    return plans_of<In, Alg, true>(job);
+    return plans_of<In, Alg>(job);
   }
 };
 
@@ -147,9 +147,25 @@ struct LanesKernel {
         job, Driver::carve(scratch, job.a_layout.n, end - begin), begin, end);
   }
 
-  // The lanes keep the 1-norm plan (see lanes_driver.h).
+  // The plans the driver records while it runs the whole batch as one block.
   static Plans plans(const Job& job) {
-    return plans_of<In, Algebra<R, 0, 0, false, LoopGemm>, false>(job);
+    const int n = job.a_layout.n;
+    const int64_t count = job.a_layout.count;
+    Scratch sizing;
+    Driver::carve(sizing, n, count);
+    std::vector<char> block(sizing.bytes() + Scratch::kAlign);
+    void* aligned = block.data() +
+        (Scratch::kAlign -
+         reinterpret_cast<uintptr_t>(block.data()) % Scratch::kAlign) %
+            Scratch::kAlign;
+    Scratch scratch(aligned);
+    std::vector<In> out(count * n * n);
+    Job computed = job;
+    computed.out = out.data();
+    Plans plans(count);
+    Driver::run(
+        computed, Driver::carve(scratch, n, count), 0, count, plans.data());
+    return plans;
   }
 };
 

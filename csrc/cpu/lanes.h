@@ -6,6 +6,10 @@
 
 #pragma once
 
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
 #include "cpu/isa.h"
 #include "cpu/scalar.h"
 
@@ -40,6 +44,16 @@ struct Lanes {
   }
   friend Lanes operator*(R c, Lanes a) {
     return of(c * a.v);
+  }
+  // |a| in each lane: the sign bits cleared (a NaN stays a NaN).
+  friend Lanes abs(Lanes a) {
+    typedef std::conditional_t<sizeof(R) == 4, uint32_t, uint64_t> bits;
+    typedef bits ivec __attribute__((vector_size(L * sizeof(R))));
+    ivec b;
+    std::memcpy(&b, &a.v, sizeof b);
+    b &= ~(bits(1) << (8 * sizeof(R) - 1));
+    std::memcpy(&a.v, &b, sizeof b);
+    return a;
   }
 };
 

@@ -1,21 +1,30 @@
 // The small-matrix CPU path (real dtypes, 2 <= n <= 8): L matrices per vector
 // instruction (lanes.h).
 //
-// Matrices of one vector must share their degree and scaling, so a block of
-// the batch is processed in three passes: stage every matrix (converted to the
-// compute type) and plan it from its own 1-norm; order the block by plan;
-// then run the scheme on groups of L matrices with equal plans, lanes past the
-// end of a group repeating its first matrix. A matrix's result depends only on
-// its own plan and entries, never on the matrices it shares a vector with. (So
-// the plan stays the 1-norm plan here: reduce_overscaling, which needs the
-// matrix's own powers, is for the paths that run one matrix at a time.)
+// Matrices of one vector must share their degree, so a block of the batch is
+// processed in passes: stage every matrix (converted to the compute type) and
+// take its 1-norm plan; order the block by that plan; then run the scheme on
+// groups of L matrices with equal 1-norm plans, lanes past the end of a group
+// repeating its first matrix. In a group of degree 18 each lane then takes
+// the decisions of the scheme's plan_scheme from its own norms of X, X^2,
+// X^3 and X^6, which the vector forms anyway: its undone halvings become a
+// power-of-two rescaling of that lane and a squaring count of its own (the
+// vector squares as often as its lanes need, and each lane's result is
+// stored when its count is reached). The rare lane whose plan the vector
+// cannot follow (T12 among T18s, or one that needs plan_scheme's window of
+// higher powers or its rounding squarings) is deferred: planned on its own
+// by plan_scheme, then run in a last pass with its final plan. A matrix's
+// result depends only on its own plan and entries, never on the matrices it
+// shares a vector with, and its plan is plan_scheme's.
 
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
-#include <optional>
 #include <utility>
 #include <vector>
 
@@ -23,6 +32,7 @@
 #include "cpu/isa.h"
 #include "cpu/job.h"
 #include "cpu/lanes.h"
+#include "cpu/lanewise.h"
 #include "cpu/matrices.h"
 #include "cpu/scratch.h"
 
@@ -73,16 +83,19 @@ inline void group_by_plan(
 // Rows: n, or 0 for n known at run time; Width: the padded row (n <= Width).
 template <typename In, typename R, int Rows, int Width, bool Dual>
 struct LanesDriver {
+  static_assert(Width > 0, "lanes rows are padded to a compile-time width");
   static constexpr int L = kLanes<R>;
   using Scalar =
       Algebra<R, Rows, Width, false, LoopGemm>; // views of staged matrices
   using Vector = Algebra<Lanes<R, L>, Rows, Width, Dual, LoopGemm>;
 
-  // A block's staged matrices (A and, for duals, E; one slot each) and the
-  // vector algebra's workspace.
+  // A block's staged matrices (A and, for duals, E; one slot each), the
+  // workspace a deferred matrix is planned in, and the vector algebra's
+  // workspace.
   struct Buffers {
     R* staged_a;
     R* staged_e;
+    R* planning;
     Lanes<R, L>* workspace;
   };
 
@@ -94,109 +107,391 @@ struct LanesDriver {
     Buffers b;
     b.staged_a = scratch.take<R>(count * staged_size(n));
     b.staged_e = scratch.take<R>(Dual ? count * staged_size(n) : 0);
+    b.planning = scratch.take<R>(Scalar::workspace_size(n));
     b.workspace = scratch.take<Lanes<R, L>>(Vector::workspace_size(n));
     return b;
   }
 
-  static void run(const Job& job, Buffers buffers, int64_t begin, int64_t end) {
-    const int n = job.a_layout.n;
-    const int64_t count = end - begin;
-    const int64_t staged = staged_size(n);
-    const auto* a = static_cast<const In*>(job.a);
-    const auto* e = static_cast<const In*>(job.e);
-    auto* out = static_cast<In*>(job.out);
+  // Matrices [begin, end) of the job; with `record`, each one's final plan
+  // ({degree, squarings}; {0, 0} for a NaN or an infinity) at record[k].
+  static void run(
+      const Job& job,
+      Buffers buffers,
+      int64_t begin,
+      int64_t end,
+      std::array<int, 2>* record = nullptr) {
+    Block block(job, buffers, begin, end, record);
+    block.run();
+  }
 
-    // 1. Stage (zero-padded to Width) and plan; matrices with a NaN or an
-    // infinity are done here.
-    std::fill_n(buffers.staged_a, count * staged, R(0));
-    if constexpr (Dual) {
-      std::fill_n(buffers.staged_e, count * staged, R(0));
-    }
-    std::vector<ms::Plan> plans(count);
-    std::vector<int64_t> order;
-    order.reserve(count);
-    for (int64_t k = 0; k < count; ++k) {
-      Scalar view(n, buffers.staged_a + k * staged);
-      load(view, ms::kA, 0, a + job.a_layout.offset(begin + k), job.a_layout);
-      ms::Norm<R> norm;
-      if (!ms::finite_norm1(view, norm)) {
-        fill_nan<R>(out + (begin + k) * n * n, n);
-        continue;
+ private:
+  static constexpr int kUnplanned = -1; // a deferred matrix's degree_index
+
+  // What each lane of a group takes: its matrix's final squarings, or none
+  // (an unused lane, or a deferred matrix).
+  struct LanePlans {
+    int used; // lanes [0, used) hold the group's matrices
+    int squarings[L];
+    bool active[L];
+  };
+
+  struct Block {
+    Block(
+        const Job& job,
+        Buffers buffers,
+        int64_t begin,
+        int64_t end,
+        std::array<int, 2>* record)
+        : job(job),
+          buffers(buffers),
+          begin(begin),
+          count(end - begin),
+          n(job.a_layout.n),
+          staged(staged_size(job.a_layout.n)),
+          record(record),
+          plans(count) {}
+
+    void run() {
+      std::vector<int64_t> order = stage();
+      group_by_plan(order, plans);
+      std::vector<int64_t> deferred;
+      run_groups(order, &deferred);
+      if (deferred.empty()) {
+        return;
       }
+      Scalar planner(n, buffers.planning);
+      std::fill_n(buffers.planning, Scalar::workspace_size(n), R(0));
+      for (int64_t k : deferred) {
+        if (plans[k].degree_index == kUnplanned) {
+          std::copy_n(
+              buffers.staged_a + k * staged, staged, planner.slot(ms::kA));
+          ms::Norm<R> norm;
+          ms::finite_norm1(planner, norm);
+          plans[k] = ms::plan_scheme(planner, norm);
+        }
+      }
+      group_by_plan(deferred, plans);
+      run_groups(deferred, nullptr);
+    }
+
+    // Loads every matrix (zero-padded to Width) and takes its 1-norm plan;
+    // returns the matrices left to run (those with a NaN or an infinity are
+    // done here).
+    std::vector<int64_t> stage() {
+      const auto* a = static_cast<const In*>(job.a);
+      const auto* e = static_cast<const In*>(job.e);
+      std::fill_n(buffers.staged_a, count * staged, R(0));
       if constexpr (Dual) {
-        Scalar e_view(n, buffers.staged_e + k * staged);
-        load(
-            e_view,
-            ms::kA,
+        std::fill_n(buffers.staged_e, count * staged, R(0));
+      }
+      std::vector<int64_t> order;
+      order.reserve(count);
+      for (int64_t k = 0; k < count; ++k) {
+        Scalar view(n, buffers.staged_a + k * staged);
+        load(view, ms::kA, 0, a + job.a_layout.offset(begin + k), job.a_layout);
+        ms::Norm<R> norm;
+        if (!ms::finite_norm1(view, norm)) {
+          fill_nan<R>(output(k), n);
+          if (record) {
+            record[k] = {0, 0};
+          }
+          continue;
+        }
+        if constexpr (Dual) {
+          Scalar e_view(n, buffers.staged_e + k * staged);
+          load(
+              e_view,
+              ms::kA,
+              0,
+              e + job.e_layout.offset(begin + k),
+              job.e_layout);
+        }
+        plans[k] = ms::plan_for_norm(norm);
+        order.push_back(k);
+      }
+      return order;
+    }
+
+    // Runs `order` (grouped by plan) in vectors of up to L matrices of one
+    // plan. With `deferred`, the plans are 1-norm plans that each lane
+    // reduces as plan_scheme would, and the matrices the vector cannot
+    // follow are appended there; without, they are final.
+    void run_groups(const std::vector<int64_t>& order, std::vector<int64_t>* deferred) {
+      Vector alg(n, buffers.workspace);
+      if (Vector::kPadded) { // zero bits are zeros; memset passes no vector
+        std::memset(
+            static_cast<void*>(buffers.workspace),
             0,
-            e + job.e_layout.offset(begin + k),
-            job.e_layout);
+            Vector::workspace_size(n) * sizeof(Lanes<R, L>));
       }
-      plans[k] = ms::plan_for_norm(norm);
-      order.push_back(k);
+      for (size_t first = 0; first < order.size();) {
+        const ms::Plan plan = plans[order[first]];
+        size_t last = first + 1;
+        while (last < order.size() && last - first < L &&
+               plans[order[last]].degree_index == plan.degree_index &&
+               plans[order[last]].squarings == plan.squarings) {
+          ++last;
+        }
+        LanePlans lanes;
+        lanes.used = static_cast<int>(last - first);
+        for (int lane = 0; lane < L; ++lane) { // unused: the first matrix
+          group[lane] = order[first + (lane < lanes.used ? lane : 0)];
+          targets[lane] = output(group[lane]);
+          lanes.squarings[lane] = plan.squarings;
+          lanes.active[lane] = lane < lanes.used;
+        }
+        load_group(alg);
+        int degree_index = plan.degree_index;
+        if (deferred && plan.degree_index == ms::mc::kDegreeIndex18) {
+          degree_index = reduce(alg, plan, lanes, *deferred);
+        } else {
+          ms::prepare_slots(alg, plan);
+        }
+        if (std::any_of(lanes.active, lanes.active + lanes.used, [](bool a) {
+              return a;
+            })) {
+          square_and_store(alg, ms::evaluate_taylor(alg, degree_index), lanes);
+          for (int lane = 0; lane < lanes.used && record; ++lane) {
+            if (lanes.active[lane]) {
+              record[group[lane]] = {
+                  ms::mc::kDegrees[degree_index], lanes.squarings[lane]};
+            }
+          }
+        }
+        first = last;
+      }
     }
 
-    // 2. Equal plans next to each other.
-    group_by_plan(order, plans);
-
-    // 3. Groups of up to L matrices with one plan. Entries move between the
-    // staged matrices and the lanes one vector at a time.
-    if (Vector::kPadded) { // zero bits are zeros; memset passes no vector by
-                           // value
-      std::memset(
-          static_cast<void*>(buffers.workspace),
-          0,
-          Vector::workspace_size(n) * sizeof(Lanes<R, L>));
+    // The reduction of plan_scheme for each lane of a group of degree 18
+    // with 1-norm plan `plan`: X, X^2, X^3 (and X^6) as plan_scheme forms
+    // them, the decisions taken for all lanes at once (lanewise.h), each
+    // lane rescaled by its own power of two; the lanes that need another
+    // degree, the window or the rounding squarings deferred. Returns the
+    // degree the vector evaluates.
+    int reduce(Vector& alg, ms::Plan plan, LanePlans& lanes, std::vector<int64_t>& deferred) {
+      using W = ms::Lanewise<Lanes<R, L>>;
+      alg.scale_pow2(ms::kA, -plan.squarings);
+      ms::form_low_powers(alg);
+      Lanes<R, L> norm_x = lane_norms(alg, ms::kA);
+      Lanes<R, L> norm3 = lane_norms(alg, ms::kA3);
+      const ms::LowPowerReduction<Lanes<R, L>> reduction =
+          ms::reduce_with_low_powers(
+              plan.squarings, norm_x, lane_norms(alg, ms::kA2), norm3);
+      // (Unused lanes repeat lane 0, so all L lanes answer for the used.)
+      const bool any18 = W::any(W::negate(reduction.to_t12));
+      const int degree_index =
+          any18 ? ms::mc::kDegreeIndex18 : ms::mc::kDegreeIndex12;
+      if (any18 && W::any(reduction.to_t12)) { // T12 among T18s
+        for (int lane = 0; lane < lanes.used; ++lane) {
+          if (reduction.to_t12[lane]) {
+            defer(lane, ms::Plan{ms::mc::kDegreeIndex12, 0}, lanes, deferred);
+          }
+        }
+      }
+      const typename W::count squarings =
+          W::splat(plan.squarings) - reduction.undone;
+      for (int lane = 0; lane < L; ++lane) {
+        lanes.squarings[lane] = static_cast<int>(squarings[lane]);
+      }
+      const bool rescaled = W::any(W::greater(reduction.undone, 0));
+      if (rescaled) {
+        lane_scale_pow2(alg, ms::kA, reduction.undone, 1);
+        lane_scale_pow2(alg, ms::kA2, reduction.undone, 2);
+        lane_scale_pow2(alg, ms::kA3, reduction.undone, 3);
+      }
+      if (degree_index == ms::mc::kDegreeIndex12) {
+        return degree_index;
+      }
+      alg.mul(ms::kA6, ms::kA3, ms::kA3);
+      if (rescaled) { // the norms plan_scheme takes after rescale_powers
+        norm_x = lane_norms(alg, ms::kA);
+        norm3 = lane_norms(alg, ms::kA3);
+      }
+      typename W::mask replan = ms::rounding_may_need_squarings(norm3);
+      if (W::any(W::greater(squarings, ms::mc::kWindowProducts))) {
+        replan |= ms::window_may_pay(squarings, norm_x, lane_norms(alg, ms::kA6));
+      }
+      if (W::any(replan)) {
+        for (int lane = 0; lane < lanes.used; ++lane) {
+          if (lanes.active[lane] && replan[lane]) {
+            defer(lane, ms::Plan{kUnplanned, 0}, lanes, deferred);
+          }
+        }
+      }
+      return degree_index;
     }
-    Vector alg(n, buffers.workspace);
-    const R* sources[2][L];
-    In* targets[L];
-    for (size_t first = 0; first < order.size();) {
-      const ms::Plan plan = plans[order[first]];
-      size_t last = first + 1;
-      while (last < order.size() && last - first < L &&
-             plans[order[last]].degree_index == plan.degree_index &&
-             plans[order[last]].squarings == plan.squarings) {
-        ++last;
-      }
-      const int used = static_cast<int>(last - first);
-      for (int lane = 0; lane < L;
-           ++lane) { // unused lanes repeat the first matrix
-        const int64_t k = order[first + (lane < used ? lane : 0)];
-        sources[0][lane] = buffers.staged_a + k * staged;
-        sources[1][lane] = Dual ? buffers.staged_e + k * staged : nullptr;
-        targets[lane] = out + (begin + k) * n * n;
-      }
-      auto* x = alg.slot(ms::kA);
+
+    // Takes a lane's matrix out of its group, to run later with `plan`
+    // (kUnplanned: the one plan_scheme gives it).
+    void defer(
+        int lane,
+        ms::Plan plan,
+        LanePlans& lanes,
+        std::vector<int64_t>& deferred) {
+      lanes.active[lane] = false;
+      plans[group[lane]] = plan;
+      deferred.push_back(group[lane]);
+    }
+
+    // The group's staged matrices into the vector's kA, lane by lane.
+    void load_group(Vector& alg) {
+      Lanes<R, L>* x = alg.slot(ms::kA);
       for (int part = 0; part < (Dual ? 2 : 1); ++part) {
+        const R* sources[L];
+        for (int lane = 0; lane < L; ++lane) {
+          sources[lane] =
+              (part ? buffers.staged_e : buffers.staged_a) + group[lane] * staged;
+        }
         for (int i = 0; i < n; ++i) {
-          for (int j = 0; j < alg.width(); ++j) {
+          for (int j = 0; j < Width; ++j) {
             Lanes<R, L> v;
             for (int lane = 0; lane < L; ++lane) {
-              v.v[lane] = sources[part][lane][i * alg.width() + j];
+              v.v[lane] = sources[lane][i * Width + j];
             }
-            x[i * alg.ld() + part * alg.width() + j] = v;
+            x[i * alg.ld() + part * Width + j] = v;
           }
         }
       }
-      alg.scale_pow2(ms::kA, -plan.squarings);
-      if (plan.degree_index >= ms::mc::kDegreeIndex12) {
-        ms::form_low_powers(alg);
-      }
-      const int polynomial = ms::evaluate_taylor(alg, plan.degree_index);
-      const int slot = ms::square(alg, polynomial, plan.squarings);
-      const auto* result = alg.slot(slot) + (Dual ? alg.width() : 0);
-      for (int i = 0; i < n; ++i) {
-        for (int j = 0; j < n; ++j) {
-          const Lanes<R, L> v = result[i * alg.ld() + j];
-          for (int lane = 0; lane < used; ++lane) {
-            targets[lane][i * n + j] = static_cast<In>(v.v[lane]);
-          }
-        }
-      }
-      first = last;
     }
-  }
+
+    // Squares T_m(X) in slot `from` as often as the active lanes need,
+    // storing each lane's result when its count is reached (ms::square's
+    // products, with stores in between).
+    void square_and_store(Vector& alg, int from, const LanePlans& lanes) {
+      int most = 0;
+      for (int lane = 0; lane < L; ++lane) {
+        most = lanes.active[lane] ? std::max(most, lanes.squarings[lane]) : most;
+      }
+      int to = ms::kA2;
+      for (int i = 0;; ++i) {
+        int done[L];
+        int count = 0;
+        for (int lane = 0; lane < L; ++lane) {
+          if (lanes.active[lane] && lanes.squarings[lane] == i) {
+            done[count++] = lane;
+          }
+        }
+        if (count > 0) {
+          store_lanes(alg, from, done, count);
+        }
+        if (i == most) {
+          return;
+        }
+        alg.mul(to, from, from);
+        std::swap(from, to);
+      }
+    }
+
+    // The results of the listed lanes, from the X part of slot `slot`: one
+    // vector load per entry, its lanes to their matrices (with a loop the
+    // compiler unrolls when the whole vector is done at once, as it mostly
+    // is).
+    void store_lanes(Vector& alg, int slot, const int* lanes, int count) {
+      const Lanes<R, L>* result = alg.slot(slot) + (Dual ? Width : 0);
+      const int rows = Rows > 0 ? Rows : n;
+      if (count == L) {
+        for (int i = 0; i < rows; ++i) {
+          for (int j = 0; j < rows; ++j) {
+            const Lanes<R, L> v = result[i * alg.ld() + j];
+            for (int lane = 0; lane < L; ++lane) {
+              targets[lane][i * rows + j] = static_cast<In>(v.v[lane]);
+            }
+          }
+        }
+        return;
+      }
+      for (int i = 0; i < rows; ++i) {
+        for (int j = 0; j < rows; ++j) {
+          const Lanes<R, L> v = result[i * alg.ld() + j];
+          for (int l = 0; l < count; ++l) {
+            targets[lanes[l]][i * rows + j] = static_cast<In>(v.v[lanes[l]]);
+          }
+        }
+      }
+    }
+
+    // Each lane's 1-norm of slot d (its X part), as Scalar::norm1 computes
+    // it: the same column sums in the same order, their largest, NaN if one
+    // is NaN; lane by lane in vector operations (a select is bit masks).
+    Lanes<R, L> lane_norms(Vector& alg, int d) {
+      using W = ms::Lanewise<Lanes<R, L>>;
+      using Mask = typename W::mask;
+      const Lanes<R, L>* x = alg.slot(d);
+      Lanes<R, L> sums[Width];
+      for (int j = 0; j < Width; ++j) {
+        sums[j] = Lanes<R, L>(R(0));
+      }
+      for (int i = 0; i < n; ++i) {
+        for (int j = 0; j < Width; ++j) {
+          sums[j] += abs(x[i * alg.ld() + j]);
+        }
+      }
+      Mask best;
+      std::memcpy(&best, &sums[0].v, sizeof best); // +0 or more, or NaN
+      Mask nan = (Mask)(sums[0].v != sums[0].v);
+      for (int j = 1; j < Width; ++j) {
+        Mask sum;
+        std::memcpy(&sum, &sums[j].v, sizeof sum);
+        nan |= (Mask)(sums[j].v != sums[j].v);
+        Lanes<R, L> best_value;
+        std::memcpy(&best_value.v, &best, sizeof best);
+        const Mask larger = (Mask)(sums[j].v > best_value.v);
+        best = (larger & sum) | (~larger & best);
+      }
+      Lanes<R, L> quiet_nan(std::numeric_limits<R>::quiet_NaN());
+      Mask nan_bits;
+      std::memcpy(&nan_bits, &quiet_nan.v, sizeof nan_bits);
+      best = (nan & nan_bits) | (~nan & best);
+      Lanes<R, L> out;
+      std::memcpy(&out.v, &best, sizeof best);
+      return out;
+    }
+
+    // Multiplies each lane of slot d by 2^(power k[lane]) (k: a count of
+    // lanewise.h), in the factors
+    // Algebra::scale_pow2 uses, so that a lane gets the bits plan_scheme's
+    // rescale_powers gives its matrix.
+    template <class Count>
+    void lane_scale_pow2(Vector& alg, int d, const Count& k, int power) {
+      constexpr int kStep = std::numeric_limits<R>::max_exponent - 2;
+      int left[L];
+      for (int lane = 0; lane < L; ++lane) {
+        left[lane] = power * static_cast<int>(k[lane]);
+      }
+      Lanes<R, L>* x = alg.slot(d);
+      for (;;) {
+        Lanes<R, L> factor;
+        bool any = false;
+        for (int lane = 0; lane < L; ++lane) {
+          const int step = std::clamp(left[lane], -kStep, kStep);
+          factor.v[lane] = ms::ldexp(R(1), step);
+          left[lane] -= step;
+          any = any || step != 0;
+        }
+        if (!any) {
+          return;
+        }
+        for (int64_t e = 0; e < int64_t(n) * alg.ld(); ++e) {
+          x[e] = factor * x[e];
+        }
+      }
+    }
+
+    In* output(int64_t k) {
+      return static_cast<In*>(job.out) + (begin + k) * n * n;
+    }
+
+    const Job& job;
+    Buffers buffers;
+    int64_t begin;
+    int64_t count;
+    int n;
+    int64_t staged;
+    std::array<int, 2>* record;
+    std::vector<ms::Plan> plans;
+    int64_t group[L]; // the matrices of the group in the vector, by lane
+    In* targets[L]; // and their results
+  };
 };
 
 MLX_EXPM_CPU_END
