@@ -44,13 +44,16 @@ MATRIX_EXP_CONSTANT int kDegreeIndex12 = 4;
 MATRIX_EXP_CONSTANT int kDegreeIndex18 = 5;
 
 // The planner (matrix_exp_scheme.h) forms X^7 ... X^10 to lower T18's
-// scaling only where X^6 promises to save more squarings than these
-// products; and 19! (and its log2), of the first coefficient of T18's
-// backward error.
+// scaling only where X^3 and X^6 promise to save more squarings than these
+// products; forms X^2 and X^3 again where the low powers undo at least
+// kReformHalvings halvings; and uses 19! (and its log2), of the first
+// coefficient of T18's backward error.
 MATRIX_EXP_CONSTANT int kWindowProducts = 4;
+MATRIX_EXP_CONSTANT int kReformHalvings = 8;
 MATRIX_EXP_CONSTANT matrix_exp_real kLog2Factorial19 =
     MATRIX_EXP_REAL(56.75545582601885902877);
-MATRIX_EXP_CONSTANT matrix_exp_real kFactorial19 = MATRIX_EXP_REAL(121645100408832000.0);
+MATRIX_EXP_CONSTANT matrix_exp_real kFactorial19 =
+    MATRIX_EXP_REAL(121645100408832000.0);
 
 // theta_m: the largest 1-norm of A for which the relative backward error of
 // T_m(A) stays below the unit roundoff. A matrix with ||A||_1 <= theta_m uses

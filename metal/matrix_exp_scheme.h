@@ -277,6 +277,9 @@ struct Lanewise {
   static V scale2(V x, int e) { // x 2^e, as ldexp
     return ldexp(x, e);
   }
+  static V log2(V x) {
+    return matrix_exp_scheme::log2(x);
+  }
 };
 
 // x^j, for the comparisons below: products, no pow.
@@ -315,12 +318,16 @@ typename Lanewise<V>::mask powers_within(
 
 // How many of the plan's halvings of X (X = A / 2^s, s = `squarings`) the
 // listed powers allow to undo (powers_within theta_18, from the norms of
-// (2^t X)^j), keeping 2^k ||X|| below the overflow guard: the schemes
-// multiply combinations of X's powers, which for ||X|| >> ||X^j||^(1/j)
-// reach about ||X||^4, so 2^k ||X|| stays below 2^(max_exponent / 4 - 4)
-// (2^28 in float32, 2^252 in float64). Each step doubles the scaled norms
-// (exactly) instead of calling ldexp again: this runs for every matrix of a
-// batch of 3 x 3.
+// (2^t X)^j), keeping 2^k ||X|| below the overflow guard 2^(max_exponent / 2
+// - 4) (2^60 in float32, 2^508 in float64). The schemes multiply
+// combinations of X's powers whose coefficients on X are below 2^4, and an
+// entry of a product is at most the product of the factors' 1-norms: at
+// most 2^(max_exponent - 8) c^2 when ||X^j||^(1/j) << ||X||. (What rounding
+// leaves of cancelled terms, about u ||X||^2, shows in the computed X^2 and
+// X^3, whose norms the reduction bounds.) A guard of 2^(max_exponent / 4 -
+// 4) = 2^28 kept float32 D A D^-1, D from 1e-8 to 1e8, at 28 squarings and
+// an error of 0.6. Each step doubles the scaled norms (exactly) instead of
+// calling ldexp again: this runs for every matrix of a batch of 3 x 3.
 template <typename V>
 typename Lanewise<V>::count undoable_halvings(
     MATRIX_EXP_THREAD const V* norms,
@@ -332,8 +339,8 @@ typename Lanewise<V>::count undoable_halvings(
   typedef Lanewise<V> W;
   typedef typename W::real Real;
   const Real theta18 = RealTraits<Real>::theta(mc::kDegreeIndex18);
-  const V limit = W::broadcast(
-      ldexp(Real(1), RealTraits<Real>::max_exponent() / 2 - 4));
+  const V limit =
+      W::broadcast(ldexp(Real(1), RealTraits<Real>::max_exponent() / 2 - 4));
   V scaled[4]; // norms[i] 2^(powers[i] (k + 1 - t)), k = 0 first
   V bound[4]; // theta_18^powers[i]
   Real step[4]; // 2^powers[i]
@@ -370,7 +377,12 @@ typename Lanewise<V>::count undoable_halvings(
 // does not need (X and its powers are then rescaled by 2^undone, exactly),
 // and whether T12 does when no squaring is left (alpha_2 <= theta_12).
 // Every squaring saved is a product saved and one doubling less of the
-// error.
+// error. When many halvings are undone (kReformHalvings; a few is all an
+// ordinary matrix gives back), the matrix is badly scaled: its entries span
+// many binades, and at the 1-norm scale products of its smallest ones may
+// have fallen below the normal range (float32: D A D^-1 with D from 1e-8 to
+// 1e8, a 12 x 12, lost 1e-3 of exp that way), so X^2 and X^3 are formed
+// again from the rescaled X rather than rescaled.
 template <typename V>
 struct LowPowerReduction {
   typename Lanewise<V>::count undone;
@@ -385,8 +397,8 @@ reduce_with_low_powers(int squarings, V norm_x, V norm2, V norm3) {
   const V norms[2] = {norm2, norm3};
   const int powers[2] = {2, 3};
   LowPowerReduction<V> out;
-  out.undone = undoable_halvings(
-      norms, powers, 2, 0, W::splat(squarings), norm_x);
+  out.undone =
+      undoable_halvings(norms, powers, 2, 0, W::splat(squarings), norm_x);
   out.to_t12 = W::both(
       W::equal(out.undone, squarings),
       powers_within(
@@ -399,32 +411,42 @@ reduce_with_low_powers(int squarings, V norm_x, V norm2, V norm3) {
   return out;
 }
 
-// Whether the window of powers below may pay for itself: X^6's norm
-// promises more undone halvings than the kWindowProducts products it costs.
+// Whether the window of powers below may pay for itself: undo more than the
+// kWindowProducts halvings it costs products. Its norms are predicted from
+// those of X^3 and X^6, with log d_p (d_p = ||X^p||^(1/p)) extrapolated
+// linearly in 1/p: exact both for a normal matrix (d_p about constant) and
+// for a badly scaled one (d_p ~ rho c^(1/p), c the scaling), so that
+// log2 d_10 ~ 1.4 log2 d_6 - 0.4 log2 d_3 = (7/30) log2 ||X^6|| - (2/15)
+// log2 ||X^3||, and the window pays if 2^(kWindowProducts + 1) d_10 <=
+// theta_18. (A Jordan block -I + 1000 N has d_3 = 1000, d_6 = 52, d_10 = 13:
+// X^6 alone promises 4 halvings, the window undoes 6.)
 template <typename V>
 typename Lanewise<V>::mask
-window_may_pay(typename Lanewise<V>::count squarings, V norm_x, V norm6) {
+window_may_pay(typename Lanewise<V>::count squarings, V norm3, V norm6) {
   typedef Lanewise<V> W;
-  const V norms[1] = {norm6};
-  const int six[1] = {6};
+  typedef typename W::real Real;
+  const V log2_d10 =
+      Real(7.0 / 30.0) * W::log2(norm6) + Real(-2.0 / 15.0) * W::log2(norm3);
+  const Real bound = log2(RealTraits<Real>::theta(mc::kDegreeIndex18)) -
+      Real(mc::kWindowProducts + 1);
   return W::both(
       W::both(
           W::greater(squarings, mc::kWindowProducts),
           W::less(W::broadcast(0), norm6)),
-      W::greater(
-          undoable_halvings(norms, six, 1, 0, squarings, norm_x),
-          mc::kWindowProducts));
+      W::le(log2_d10, W::broadcast(bound)));
 }
 
-// Overscaling, then with X^7 ... X^10, for T18, where X^6 shows they may save
-// more squarings than the kWindowProducts products they cost (strongly
-// nonnormal matrices, whose ||X^j||^(1/j) keep falling with j). The bound of
-// Theorem 4.2 holds for any set of powers that every exponent k >= m + 1 = 19
-// of the backward-error series is a sum of: {7, 8, 9, 10} is one (19 = 9 +
-// 10, 20 = 10 + 10, and each k from 21 on is a sum of three or more), so
-// ||h(X)|| <= h~(max_{7<=j<=10} ||X^j||^(1/j)). (Theorem 4.2's p <= 4 for
-// T18 leaves Al-Mohy & Higham's 4 x 4 test matrix with 14 squarings and a
-// relative error of 1e-3; this window gives 8 and 2e-6.) The powers are
+// Overscaling, then with X^7 ... X^10, for T18, where X^3 and X^6 show they
+// may save more squarings than the kWindowProducts products they cost
+// (window_may_pay: badly scaled and strongly nonnormal matrices, whose
+// ||X^j||^(1/j) keep falling with j). The bound of Theorem 4.2 holds for any
+// set of powers that every exponent k >= m + 1 = 19 of the backward-error
+// series is a sum of: {7, 8, 9, 10} is one (19 = 9 + 10, 20 = 10 + 10, and
+// each k from 21 on is a sum of three or more), so ||h(X)|| <=
+// h~(max_{7<=j<=10} ||X^j||^(1/j)). (Theorem 4.2's own choice for T18,
+// alpha_4 = max(d_4, d_5), leaves Al-Mohy & Higham's 4 x 4 test matrix with
+// 14 squarings and a relative error of 3e-4; the window gives 8 squarings
+// and 8e-6, SciPy's expm 6e-6.) The powers are
 // formed in the scratch slots kB0, kB1, kR from copies of X and its powers
 // scaled by 2^t, t chosen so that ||(2^t X)^6|| is about 1: then X^10 neither
 // overflows nor underflows where ||X^j||^(1/j) falls steeply.
@@ -433,7 +455,7 @@ Plan reduce_with_window(MATRIX_EXP_THREAD Algebra& alg, Plan plan) {
   typedef typename Algebra::real real;
   const real norm_x = alg.norm1(kA, 0);
   const real norm6 = alg.norm1(kA6, 0);
-  if (!window_may_pay(plan.squarings, norm_x, norm6)) {
+  if (!window_may_pay(plan.squarings, alg.norm1(kA3, 0), norm6)) {
     return plan;
   }
   const int t = -int(floor(log2(norm6) / real(6)));
@@ -479,18 +501,20 @@ Plan reduce_with_window(MATRIX_EXP_THREAD Algebra& alg, Plan plan) {
 // coefficient of T18's backward error (theirs is Pade's c_27, with |A|^27);
 // halving X divides alpha by 2^18. Here M = |X^6|^3 |X|, the magnitudes the
 // scheme's last products actually combine, not |X|^19, whose powers have no
-// cancellation at all and would give back much of the squarings saved on
-// random matrices. ||M||_1 is exact: 1^T M from vector-matrix products (a
-// nonnegative matrix's 1-norm is its largest column sum); it is formed only
-// where the bound ||M||_1 <= ||X^3||^6 ||X||_1 does not already show ell = 0,
-// which after the reductions above it does for all but strongly nonnormal X.
-// Needs X^6 (kA6) formed when called.
+// cancellation at all: on random Gaussian matrices |X|^19 adds 0.9 to 1.8
+// squarings on average, giving back what the reductions saved, where
+// |X^6|^3 |X| adds none; it adds squarings only to strongly nonnormal
+// matrices whose X^6 is mostly rounding error. ||M||_1 is exact: 1^T M from
+// vector-matrix products (a nonnegative matrix's 1-norm is its largest column
+// sum); it is formed only where the bound ||M||_1 <= ||X^3||^6 ||X||_1 does not
+// already show ell = 0, which after the reductions above it does for all but
+// strongly nonnormal X. Needs X^6 (kA6) formed when called.
 template <typename V>
 typename Lanewise<V>::mask rounding_may_need_squarings(V norm3) {
   typedef Lanewise<V> W;
   typedef typename W::real Real;
-  const Real threshold = ldexp(
-      Real(mc::kFactorial19), RealTraits<Real>::log2_unit_roundoff());
+  const Real threshold =
+      ldexp(Real(mc::kFactorial19), RealTraits<Real>::log2_unit_roundoff());
   // ||X^3||^6 / 19! > u (or NaN)
   return W::negate(W::le(power(norm3, 6), W::broadcast(threshold)));
 }
@@ -533,6 +557,9 @@ Plan plan_scheme(
   const LowPowerReduction<real> reduction = reduce_with_low_powers(
       plan.squarings, alg.norm1(kA, 0), alg.norm1(kA2, 0), alg.norm1(kA3, 0));
   rescale_powers(alg, reduction.undone, false);
+  if (reduction.undone >= mc::kReformHalvings) {
+    form_low_powers(alg); // see LowPowerReduction
+  }
   plan.squarings -= reduction.undone;
   if (reduction.to_t12) {
     plan.degree_index = mc::kDegreeIndex12;
@@ -617,7 +644,9 @@ int evaluate_taylor(MATRIX_EXP_THREAD Algebra& alg, int degree_index) {
       alg.mul_add(kR, kB0, kA6);
       return kR;
     }
-    default: { // 18: B_i in the basis {I, A, A2, A3, A6}; A9 = B3 + B0 B4, T18 = B1 + (B2 + A9) A9
+    default: {
+      // 18: B_i in the basis {I, A, A2, A3, A6}; A9 = B3 + B0 B4,
+      // T18 = B1 + (B2 + A9) A9
       const int x[4] = {kA, kA2, kA3, kA6};
       const int targets[3] = {kB0, kB1, kR}; // B0, B4, and B3 where A9 is built
       const int rows[3] = {0, 4, 3};

@@ -36,10 +36,12 @@ __all__ = [
     "available",
     "build",
     "matrix_exp",
+    "plans",
     "run",
 ]
 
 SOURCE = ROOT / "metal" / "matrix_exp.metal"
+PLAN_PROBE = ROOT / "tests" / "metal" / "plan_probe.metal"
 INCLUDE = ROOT / "metal"
 MAX_N = 32  # matrix_exp_params.h: kMaxPadded
 
@@ -130,3 +132,27 @@ def matrix_exp(
     )[1]
     result = _from_bfloat16_bits(out) if bfloat16 else out
     return result.reshape(a.shape)
+
+
+def plans(a: np.ndarray) -> list[tuple[int, int]]:
+    """(degree, squarings) the fused kernel's scheme takes for each float32
+    matrix of a (..., n, n), 2 <= n <= 32: tests/metal/plan_probe.metal, the
+    kernel's own device functions up to the plan, on the emulator."""
+    flat = np.ascontiguousarray(np.asarray(a, dtype=np.float32)).reshape(
+        -1, a.shape[-1], a.shape[-1]
+    )
+    count, n = flat.shape[0], flat.shape[-1]
+    if not 2 <= n <= MAX_N:
+        raise ValueError(f"expected 2 <= n <= {MAX_N}, got {n}")
+    padded = -(-n // 8) * 8
+    params = struct.pack("<5q", n, count, n * n, n, 1)
+    out = run(
+        PLAN_PROBE,
+        f"matrix_exp_plan_probe_{padded}",
+        {0: flat.reshape(-1), 1: np.zeros(2 * count, np.int32), 2: params},
+        {0: 7 * padded * padded * 4},
+        groups=(count, 1, 1),
+        threads=(32, 1, 1),
+        include_dirs=[INCLUDE],
+    )[1]
+    return [tuple(int(v) for v in p) for p in out.reshape(count, 2)]

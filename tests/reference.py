@@ -69,7 +69,9 @@ def expm_hi_lo(a):
             taylor = mpmath.expm(m)
             pade = mpmath.expm(m, method="pade")
             scale = mpmath.mnorm(taylor, 1)
-            if scale == 0 or mpmath.mnorm(taylor - pade, 1) <= scale * mpmath.mpf(10) ** (20 - digits):
+            if scale == 0 or mpmath.mnorm(taylor - pade, 1) <= scale * mpmath.mpf(10) ** (
+                20 - digits
+            ):
                 return _hi_lo(taylor, np.iscomplexobj(a))
     raise ArithmeticError("mpmath's Taylor and Pade exponentials disagree")
 

@@ -285,12 +285,14 @@ class Algebra {
     } else {
       row_.resize(cols);
       next_row_.resize(cols);
-      return log2_norm1_abs_product(d, count, cols, row_.data(), next_row_.data());
+      return log2_norm1_abs_product(
+          d, count, cols, row_.data(), next_row_.data());
     }
   }
 
  private:
-  real log2_norm1_abs_product(const int* d, int count, int cols, real* v, real* w) {
+  real
+  log2_norm1_abs_product(const int* d, int count, int cols, real* v, real* w) {
     std::fill_n(v, cols, real(1));
     int exponent = 0;
     for (int c = 0; c < count; ++c) {

@@ -11,9 +11,10 @@
 // power-of-two rescaling of that lane and a squaring count of its own (the
 // vector squares as often as its lanes need, and each lane's result is
 // stored when its count is reached). The rare lane whose plan the vector
-// cannot follow (T12 among T18s, or one that needs plan_scheme's window of
-// higher powers or its rounding squarings) is deferred: planned on its own
-// by plan_scheme, then run in a last pass with its final plan. A matrix's
+// cannot follow (T12 among T18s, or one for which plan_scheme forms more:
+// X^2 and X^3 again, the window of higher powers, the rounding squarings) is
+// deferred: planned on its own by plan_scheme, then run in a last pass with
+// its final plan, its powers formed at the final scale. A matrix's
 // result depends only on its own plan and entries, never on the matrices it
 // shares a vector with, and its plan is plan_scheme's.
 
@@ -216,7 +217,9 @@ struct LanesDriver {
     // plan. With `deferred`, the plans are 1-norm plans that each lane
     // reduces as plan_scheme would, and the matrices the vector cannot
     // follow are appended there; without, they are final.
-    void run_groups(const std::vector<int64_t>& order, std::vector<int64_t>* deferred) {
+    void run_groups(
+        const std::vector<int64_t>& order,
+        std::vector<int64_t>* deferred) {
       Vector alg(n, buffers.workspace);
       if (Vector::kPadded) { // zero bits are zeros; memset passes no vector
         std::memset(
@@ -265,26 +268,40 @@ struct LanesDriver {
     // The reduction of plan_scheme for each lane of a group of degree 18
     // with 1-norm plan `plan`: X, X^2, X^3 (and X^6) as plan_scheme forms
     // them, the decisions taken for all lanes at once (lanewise.h), each
-    // lane rescaled by its own power of two; the lanes that need another
-    // degree, the window or the rounding squarings deferred. Returns the
+    // lane rescaled by its own power of two. Deferred: T12 among T18s, and
+    // what the vector cannot follow plan_scheme in (X^2 and X^3 formed again
+    // after kReformHalvings, the window, the rounding squarings); the
+    // deferred run forms the powers afresh at the final scale. Returns the
     // degree the vector evaluates.
-    int reduce(Vector& alg, ms::Plan plan, LanePlans& lanes, std::vector<int64_t>& deferred) {
+    int reduce(
+        Vector& alg,
+        ms::Plan plan,
+        LanePlans& lanes,
+        std::vector<int64_t>& deferred) {
       using W = ms::Lanewise<Lanes<R, L>>;
+      using Mask = typename W::mask;
       alg.scale_pow2(ms::kA, -plan.squarings);
       ms::form_low_powers(alg);
-      Lanes<R, L> norm_x = lane_norms(alg, ms::kA);
       Lanes<R, L> norm3 = lane_norms(alg, ms::kA3);
       const ms::LowPowerReduction<Lanes<R, L>> reduction =
           ms::reduce_with_low_powers(
-              plan.squarings, norm_x, lane_norms(alg, ms::kA2), norm3);
+              plan.squarings,
+              lane_norms(alg, ms::kA),
+              lane_norms(alg, ms::kA2),
+              norm3);
+      const Mask reform =
+          W::greater(reduction.undone, ms::mc::kReformHalvings - 1);
       // (Unused lanes repeat lane 0, so all L lanes answer for the used.)
       const bool any18 = W::any(W::negate(reduction.to_t12));
       const int degree_index =
           any18 ? ms::mc::kDegreeIndex18 : ms::mc::kDegreeIndex12;
-      if (any18 && W::any(reduction.to_t12)) { // T12 among T18s
+      const Mask t12_apart = any18 ? reduction.to_t12 : reform;
+      if (W::any(t12_apart | (reform & ~reduction.to_t12))) {
         for (int lane = 0; lane < lanes.used; ++lane) {
-          if (reduction.to_t12[lane]) {
+          if (reduction.to_t12[lane] && t12_apart[lane]) {
             defer(lane, ms::Plan{ms::mc::kDegreeIndex12, 0}, lanes, deferred);
+          } else if (reform[lane] && !reduction.to_t12[lane]) {
+            defer(lane, ms::Plan{kUnplanned, 0}, lanes, deferred);
           }
         }
       }
@@ -303,13 +320,13 @@ struct LanesDriver {
         return degree_index;
       }
       alg.mul(ms::kA6, ms::kA3, ms::kA3);
-      if (rescaled) { // the norms plan_scheme takes after rescale_powers
-        norm_x = lane_norms(alg, ms::kA);
+      if (rescaled) { // the norm plan_scheme takes after rescale_powers
         norm3 = lane_norms(alg, ms::kA3);
       }
-      typename W::mask replan = ms::rounding_may_need_squarings(norm3);
+      Mask replan = ms::rounding_may_need_squarings(norm3);
       if (W::any(W::greater(squarings, ms::mc::kWindowProducts))) {
-        replan |= ms::window_may_pay(squarings, norm_x, lane_norms(alg, ms::kA6));
+        replan |=
+            ms::window_may_pay(squarings, norm3, lane_norms(alg, ms::kA6));
       }
       if (W::any(replan)) {
         for (int lane = 0; lane < lanes.used; ++lane) {
@@ -339,8 +356,8 @@ struct LanesDriver {
       for (int part = 0; part < (Dual ? 2 : 1); ++part) {
         const R* sources[L];
         for (int lane = 0; lane < L; ++lane) {
-          sources[lane] =
-              (part ? buffers.staged_e : buffers.staged_a) + group[lane] * staged;
+          sources[lane] = (part ? buffers.staged_e : buffers.staged_a) +
+              group[lane] * staged;
         }
         for (int i = 0; i < n; ++i) {
           for (int j = 0; j < Width; ++j) {
@@ -360,7 +377,8 @@ struct LanesDriver {
     void square_and_store(Vector& alg, int from, const LanePlans& lanes) {
       int most = 0;
       for (int lane = 0; lane < L; ++lane) {
-        most = lanes.active[lane] ? std::max(most, lanes.squarings[lane]) : most;
+        most =
+            lanes.active[lane] ? std::max(most, lanes.squarings[lane]) : most;
       }
       int to = ms::kA2;
       for (int i = 0;; ++i) {

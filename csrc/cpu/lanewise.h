@@ -7,6 +7,7 @@
 
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -59,6 +60,12 @@ struct Lanewise<mlx_expm::cpu::MLX_EXPM_ISA::Lanes<R, L>> {
   }
   static count ones(mask a) {
     return a & splat(1);
+  }
+  static V log2(V x) {
+    for (int lane = 0; lane < L; ++lane) {
+      x.v[lane] = std::log2(x.v[lane]);
+    }
+    return x;
   }
   // x 2^e in every lane, as ldexp: one product where 2^e is a normal number
   // (the scheme's exponents here are small), else lane by lane.
