@@ -159,8 +159,10 @@ Plans plans(mx::array a) {
   }
   mx::eval(a);
   const BatchLayout layout(a);
+  // Some kernels learn their plans only by running (LanesKernel::plans).
+  std::vector<char> out(a.size() * a.itemsize());
   return kernels_for_this_cpu().plans(
-      {a.dtype(), a.data<void>(), layout, nullptr, layout, nullptr});
+      {a.dtype(), a.data<void>(), layout, nullptr, layout, out.data()});
 }
 } // namespace cpu
 

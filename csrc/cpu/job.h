@@ -61,7 +61,8 @@ using Plans = std::vector<std::array<int, 2>>;
 // The kernels, one definition per instruction set. scratch_bytes: the
 // scratch memory a worker needs for blocks of up to `grain` matrices; run:
 // matrices [begin, end) of the job (at most grain of them) with such a block
-// (Scratch::kAlign-aligned); plans: the hook above.
+// (Scratch::kAlign-aligned); plans: the hook above (job.out
+// receives the results of the kernels that learn their plans by running).
 namespace baseline {
 size_t scratch_bytes(const Job& job, int64_t grain);
 void run(const Job& job, void* scratch, int64_t begin, int64_t end);

@@ -159,12 +159,8 @@ struct LanesKernel {
          reinterpret_cast<uintptr_t>(block.data()) % Scratch::kAlign) %
             Scratch::kAlign;
     Scratch scratch(aligned);
-    std::vector<In> out(count * n * n);
-    Job computed = job;
-    computed.out = out.data();
     Plans plans(count);
-    Driver::run(
-        computed, Driver::carve(scratch, n, count), 0, count, plans.data());
+    Driver::run(job, Driver::carve(scratch, n, count), 0, count, plans.data());
     return plans;
   }
 };
