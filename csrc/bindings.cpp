@@ -2,6 +2,7 @@
 
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/array.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/variant.h>
 #include <nanobind/stl/vector.h>
@@ -90,6 +91,69 @@ Examples
 >>> theta = 0.5
 >>> r = matrix_exp(mx.array([[0.0, -theta], [theta, 0.0]]))
 >>> mx.allclose(r, mx.array([[0.87758255, -0.47942555], [0.47942555, 0.87758255]])).item()
+True
+)doc");
+
+  m.def(
+      "frechet",
+      &mlx_expm::frechet,
+      nb::arg(),
+      nb::arg(),
+      nb::kw_only(),
+      "stream"_a = nb::none(),
+      nb::sig(
+          "def frechet(a: mlx.core.array, e: mlx.core.array, /, *, "
+          "stream: mlx.core.Stream | mlx.core.ThreadLocalStream | mlx.core.Device | "
+          "mlx.core.DeviceType | None = None) -> tuple[mlx.core.array, mlx.core.array]"),
+      R"doc(Matrix exponential and its Frechet derivative, for each pair of matrices.
+
+The Frechet derivative of exp at A in the direction E is the linear map
+``L(A, E) = d/dt exp(A + t E)`` at t = 0, so ``exp(A + t E) = exp(A) +
+t L(A, E) + O(t^2)``. As ``scipy.linalg.expm_frechet(a, e)``.
+
+Parameters
+----------
+a : mlx.core.array
+    Array of shape ``(..., n, n)``.
+e : mlx.core.array
+    Array of shape ``(..., n, n)``: the directions. The batch axes of
+    ``a`` and ``e`` broadcast against each other.
+stream : mlx.core.Stream or mlx.core.Device, optional
+    Where to run. Defaults to the default stream of the default device.
+
+Returns
+-------
+tuple of mlx.core.array
+    ``(exp(A), L(A, E))`` for every pair of matrices, both of the
+    broadcast shape and of the dtype ``a`` and ``e`` promote to (float32
+    for integers; float64 on the CPU only, as for ``matrix_exp``). A pair
+    with a NaN or infinite entry gives matrices of NaN.
+
+Notes
+-----
+L is computed by differentiating every product and squaring of the
+scaling-and-squaring Taylor scheme of ``matrix_exp`` (Al-Mohy and Higham
+[1]_ do so for Pade approximants): the exact derivative of the
+approximant, at about three times the cost of exp(A). exp(A) is
+``matrix_exp(a)``. In the fused GPU kernel (float32, float16, bfloat16
+with 2n <= 32) both come from one exponential of ``[[A, E], [0, A]]``,
+whose blocks they are. Differentiable to any order, and usable under
+``mx.vmap`` and ``mx.compile``.
+
+References
+----------
+.. [1] A. H. Al-Mohy, N. J. Higham, "Computing the Frechet derivative of
+   the matrix exponential, with an application to condition number
+   estimation", SIAM J. Matrix Anal. Appl. 30(4), 1639-1657, 2009.
+
+Examples
+--------
+>>> import mlx.core as mx
+>>> from mlx_expm_ext import frechet
+>>> a = mx.array([[0.0, 1.0], [0.0, 0.0]])
+>>> e = mx.array([[0.0, 0.0], [1.0, 0.0]])
+>>> x, l = frechet(a, e)
+>>> mx.allclose(l, mx.array([[1 / 2, 1 / 6], [1.0, 1 / 2]])).item()
 True
 )doc");
 

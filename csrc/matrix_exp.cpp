@@ -2,8 +2,10 @@
 // primitive, and where each call runs. Messages follow MLX's "[op] what was
 // expected, what was got".
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "block_matrix.h"
 #include "cpu/parallel.h"
@@ -24,17 +26,38 @@ std::string shape_string(const mx::Shape& shape) {
 
 namespace {
 
-void check_square(const mx::array& a) {
+// `what`: how the message names the array ("" for matrix_exp's one input).
+void check_square(const char* op, const mx::array& a, const char* what = "") {
   if (a.ndim() < 2) {
     std::ostringstream msg;
-    msg << "[matrix_exp] Expected an array with at least 2 dimensions (..., n, n), "
-        << "got shape " << shape_string(a.shape()) << ".";
+    msg << "[" << op << "] Expected " << (*what ? what : "an array")
+        << " with at least 2 dimensions (..., n, n), got shape "
+        << shape_string(a.shape()) << ".";
     throw std::invalid_argument(msg.str());
   }
   if (a.shape(-1) != a.shape(-2)) {
     std::ostringstream msg;
-    msg << "[matrix_exp] Expected square matrices in the last two axes, got shape "
+    msg << "[" << op << "] Expected square matrices in the last two axes"
+        << (*what ? " of " : "") << what << ", got shape "
         << shape_string(a.shape()) << ".";
+    throw std::invalid_argument(msg.str());
+  }
+}
+
+// frechet's a and e: matrices of one size, batch shapes that broadcast.
+void check_pair(const mx::array& a, const mx::array& e) {
+  check_square("frechet", a, "a");
+  check_square("frechet", e, "e");
+  bool broadcast = a.shape(-1) == e.shape(-1);
+  for (int i = 3; broadcast && i <= std::min(a.ndim(), e.ndim()); ++i) {
+    broadcast =
+        a.shape(-i) == e.shape(-i) || a.shape(-i) == 1 || e.shape(-i) == 1;
+  }
+  if (!broadcast) {
+    std::ostringstream msg;
+    msg << "[frechet] Expected a and e of the same matrix size with batch "
+        << "shapes that broadcast, got shapes " << shape_string(a.shape())
+        << " and " << shape_string(e.shape()) << ".";
     throw std::invalid_argument(msg.str());
   }
 }
@@ -42,13 +65,14 @@ void check_square(const mx::array& a) {
 // Integers and bool compute in float32 (MLX's promotion for inexact ops).
 // Also checks the device: float64 is refused on the GPU, as MLX refuses it,
 // and a bad MLX_EXPM_NUM_THREADS is reported here, at the call.
-mx::Dtype result_dtype(mx::Dtype in, const mx::Stream& s) {
+mx::Dtype result_dtype(const char* op, mx::Dtype in, const mx::Stream& s) {
   cpu::max_threads();
   mx::Dtype out = mx::issubdtype(in, mx::inexact) ? in : mx::float32;
   if (out == mx::float64 && s.device == mx::Device::gpu) {
-    throw std::invalid_argument(
-        "[matrix_exp] float64 is not supported on the GPU. "
-        "Pass stream=mx.cpu, or cast the input to float32.");
+    std::ostringstream msg;
+    msg << "[" << op << "] float64 is not supported on the GPU. "
+        << "Pass stream=mx.cpu, or cast the input to float32.";
+    throw std::invalid_argument(msg.str());
   }
   return out;
 }
@@ -85,9 +109,9 @@ std::string kernel_dtype_name(mx::Dtype dtype) {
 }
 
 mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s) {
-  check_square(a);
+  check_square("matrix_exp", a);
   auto stream = mx::to_stream(s);
-  auto x = mx::astype(a, result_dtype(a.dtype(), stream), stream);
+  auto x = mx::astype(a, result_dtype("matrix_exp", a.dtype(), stream), stream);
   if (x.size() == 0) {
     return mx::zeros(x.shape(), x.dtype(), stream);
   }
@@ -114,9 +138,10 @@ mx::array matrix_exp_frechet(
     const mx::array& a,
     const mx::array& e,
     mx::StreamOrDevice s) {
-  check_square(a);
+  check_square("matrix_exp", a);
   auto stream = mx::to_stream(s);
-  auto dtype = result_dtype(mx::promote_types(a.dtype(), e.dtype()), stream);
+  auto dtype = result_dtype(
+      "matrix_exp", mx::promote_types(a.dtype(), e.dtype()), stream);
   auto inputs = mx::broadcast_arrays(
       {mx::astype(a, dtype, stream), mx::astype(e, dtype, stream)}, stream);
   if (inputs[0].size() == 0) {
@@ -135,6 +160,28 @@ mx::array matrix_exp_frechet(
       dtype,
       std::make_shared<MatrixExpFrechet>(cpu_stream_for(stream)),
       std::move(inputs));
+}
+
+// Where the fused kernel takes the 2n x 2n block matrix, both results are
+// blocks of its one exponential; else exp(A) is MatrixExp of a alone
+// (broadcast after, not computed per pair) and L the Frechet primitive.
+std::pair<mx::array, mx::array>
+frechet(const mx::array& a, const mx::array& e, mx::StreamOrDevice s) {
+  check_pair(a, e);
+  auto stream = mx::to_stream(s);
+  auto dtype =
+      result_dtype("frechet", mx::promote_types(a.dtype(), e.dtype()), stream);
+  auto x = mx::astype(a, dtype, stream);
+  auto shape = mx::broadcast_shapes(x.shape(), e.shape());
+  if (fused(dtype, 2 * a.shape(-1), stream)) {
+    auto inputs =
+        mx::broadcast_arrays({x, mx::astype(e, dtype, stream)}, stream);
+    auto y = matrix_exp(upper_block(inputs[0], inputs[1], stream), stream);
+    return {block(y, 0, 0, stream), block(y, 0, 1, stream)};
+  }
+  return {
+      mx::broadcast_to(matrix_exp(x, stream), shape, stream),
+      matrix_exp_frechet(x, e, stream)};
 }
 
 } // namespace mlx_expm

@@ -24,6 +24,11 @@ mx::array matrix_exp_frechet(
     const mx::array& e,
     mx::StreamOrDevice s = {});
 
+// (exp(A), L(A, E)) for each pair of matrices of a and e (broadcast against
+// each other): the public op, with its own checks and messages.
+std::pair<mx::array, mx::array>
+frechet(const mx::array& a, const mx::array& e, mx::StreamOrDevice s = {});
+
 // "(2, 3)": a shape as Python writes it, for error messages.
 std::string shape_string(const mx::Shape& shape);
 

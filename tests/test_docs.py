@@ -24,9 +24,10 @@ def test_readme_example_runs():
     assert mx.allclose(mx.swapaxes(r, -1, -2) @ r, eye, atol=1e-6).item()
 
 
-def test_docstring_example():
+@pytest.mark.parametrize("name", mlx_expm_ext.__all__)
+def test_docstring_example(name):
     finder = doctest.DocTestFinder()
-    tests = finder.find(mlx_expm_ext.matrix_exp, "matrix_exp", globs={})
+    tests = finder.find(getattr(mlx_expm_ext, name), name, globs={})
     assert tests and tests[0].examples
     runner = doctest.DocTestRunner()
     for test in tests:

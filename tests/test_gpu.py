@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from accuracy import case, case_names, error, to_mlx, to_numpy, tolerance
-from mlx_expm_ext import _ext, matrix_exp
+from mlx_expm_ext import _ext, frechet, matrix_exp
 from samples import MIXED_NORMS, random_matrices, samples
 
 
@@ -119,3 +119,17 @@ def test_transforms_on_the_gpu(n):
     _, (ours,) = mx.vjp(gpu, [x], [g])
     _, (theirs,) = mx.vjp(cpu, [x], [g])
     assert np.allclose(np.array(ours), np.array(theirs), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("n", [3, 16, 17, 40])
+def test_frechet_on_the_gpu(n):
+    """Both results against the CPU's: from the fused kernel's exponential of
+    [[A, E], [0, A]] while 2n <= 32, else from the CPU kernels."""
+    a = random_matrices((3, n, n), 2.0, mx.float32, 9)
+    e = random_matrices((3, n, n), 1.0, mx.float32, 10)
+    ours = frechet(a, e, stream=mx.gpu)
+    theirs = frechet(a, e, stream=mx.cpu)
+    for x, y in zip(ours, theirs):
+        x, y = np.array(x), np.array(y)
+        err = np.abs(x - y).sum(-2).max(-1) / np.abs(y).sum(-2).max(-1)
+        assert np.all(err <= 2 * tolerance("float32", 4.0, 2 * n))

@@ -31,6 +31,7 @@ def test_ships_stubs_and_py_typed():
     assert (root / "py.typed").exists()
     stub = (root / "_ext.pyi").read_text()
     assert "def matrix_exp(a: mlx.core.array, /, *," in stub
+    assert "def frechet(a: mlx.core.array, e: mlx.core.array, /, *," in stub
 
 
 ROOT = pathlib.Path(__file__).parents[1]
@@ -106,17 +107,23 @@ def test_build_check_catches_a_nanobind_abi_mismatch(tmp_path, mismatch):
 
 TYPED_EXAMPLE = """
 import mlx.core as mx
-from mlx_expm_ext import matrix_exp
+from mlx_expm_ext import frechet, matrix_exp
 
 def rotation(theta: float) -> mx.array:
     a = mx.array([[0.0, -theta], [theta, 0.0]])
     return matrix_exp(a, stream=mx.cpu)
+
+def sensitivity(a: mx.array, e: mx.array) -> mx.array:
+    x, l = frechet(a, e, stream=mx.cpu)
+    return x + l
 """
 
 BAD_EXAMPLE = """
-from mlx_expm_ext import matrix_exp
+import mlx.core as mx
+from mlx_expm_ext import frechet, matrix_exp
 
 matrix_exp([[1.0]])
+x: mx.array = frechet(mx.eye(2), mx.eye(2))
 """
 
 
@@ -143,3 +150,4 @@ def test_stubs_type_check(tmp_path):
         assert (result.returncode == 0) == ok, result.stdout + result.stderr
         if not ok:
             assert "matrix_exp" in result.stdout and "list" in result.stdout
+            assert "tuple[array, array]" in result.stdout, result.stdout

@@ -26,6 +26,6 @@ def _check_mlx_version(running: str, built_for: str) -> None:
 
 _check_mlx_version(_mx.__version__, _BUILT_FOR)
 
-from ._ext import matrix_exp  # noqa: E402
+from ._ext import frechet, matrix_exp  # noqa: E402
 
-__all__ = ["matrix_exp"]
+__all__ = ["frechet", "matrix_exp"]
