@@ -63,15 +63,14 @@ float32, 1.09 in float64) the cost is about
 The function is differentiable: ``mx.grad``, ``mx.vjp`` and ``mx.jvp``
 use the Frechet derivative L(A, E); the vjp of a cotangent G is
 L(A^H, G). L comes from differentiating every product of the same
-Taylor scheme [3]_, three products per product of exp(A); in the fused
-GPU kernel, and for higher derivatives, L is a block of the exponential
-of ``[[A, E], [0, A]]`` [2]_. It also works under ``mx.vmap`` and
-``mx.compile``.
+Taylor scheme [3]_, three products per product of exp(A); for higher
+derivatives, L is a block of the exponential of ``[[A, E], [0, A]]``
+[2]_. It also works under ``mx.vmap`` and ``mx.compile``.
 
 On a GPU stream, float32, float16 and bfloat16 matrices of n <= 32 run in
-a fused Metal kernel on Apple silicon (M1 and later); everything else
-runs on the CPU kernels, in the same graph, without a host
-synchronisation.
+a fused Metal kernel on Apple silicon (M1 and later), and their
+derivatives in a second one for n <= 24; everything else runs on the CPU
+kernels, in the same graph, without a host synchronisation.
 
 References
 ----------
@@ -135,10 +134,10 @@ L is computed by differentiating every product and squaring of the
 scaling-and-squaring Taylor scheme of ``matrix_exp`` (Al-Mohy and Higham
 [1]_ do so for Pade approximants): the exact derivative of the
 approximant, at about three times the cost of exp(A). exp(A) is
-``matrix_exp(a)``. In the fused GPU kernel (float32, float16, bfloat16
-with 2n <= 32) both come from one exponential of ``[[A, E], [0, A]]``,
-whose blocks they are. Differentiable to any order, and usable under
-``mx.vmap`` and ``mx.compile``.
+``matrix_exp(a)``. On a GPU stream, L runs in a fused Metal kernel for
+float32, float16 and bfloat16 with n <= 24, exp(A) as ``matrix_exp``.
+Differentiable to any order, and usable under ``mx.vmap`` and
+``mx.compile``.
 
 References
 ----------
@@ -166,9 +165,17 @@ True
          int64_t batch_stride,
          int64_t row_stride,
          int64_t col_stride,
-         int max_threads) {
+         int max_threads,
+         bool frechet) {
         auto p = mlx_expm::metal::plan_fused(
-            dtype, n, count, batch_stride, row_stride, col_stride, max_threads);
+            dtype,
+            n,
+            count,
+            batch_stride,
+            row_stride,
+            col_stride,
+            max_threads,
+            frechet);
         nb::dict d;
         d["kernel"] = p.kernel;
         d["padded"] = p.padded;
@@ -178,8 +185,21 @@ True
         d["groups"] = p.groups;
         return d;
       },
-      "The launch plan of the fused Metal kernel (csrc/metal/plan.h).");
-  m.def("_fused_supported", &mlx_expm::metal::fused_supported);
+      nb::arg(),
+      nb::arg(),
+      nb::arg(),
+      nb::arg(),
+      nb::arg(),
+      nb::arg(),
+      nb::arg(),
+      "frechet"_a = false,
+      "The launch plan of a fused Metal kernel (csrc/metal/plan.h).");
+  m.def(
+      "_fused_supported",
+      &mlx_expm::metal::fused_supported,
+      nb::arg(),
+      nb::arg(),
+      "frechet"_a = false);
   m.def(
       "_fused_kernel_runs_here",
       &mlx_expm::fused_kernel_runs_here,

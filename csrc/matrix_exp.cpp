@@ -7,7 +7,6 @@
 #include <stdexcept>
 #include <utility>
 
-#include "block_matrix.h"
 #include "cpu/parallel.h"
 #include "matrix_exp.h"
 #include "metal/plan.h"
@@ -79,14 +78,15 @@ mx::Dtype result_dtype(const char* op, mx::Dtype in, const mx::Stream& s) {
 
 // Where a call runs, decided here and only here (README, "Devices"):
 // - on a CPU stream, the CPU kernels (cpu/eval.cpp);
-// - on a GPU stream where the fused Metal kernel applies (fused): that kernel;
-// - any other GPU case (n > 32, complex64, a GPU below the Apple7 family,
+// - on a GPU stream where a fused Metal kernel applies (fused): that kernel,
+//   for exp(A) or (frechet) for L(A, E);
+// - any other GPU case (larger n, complex64, a GPU below the Apple7 family,
 //   CUDA): the CPU kernels, as a node of the graph on MLX's default CPU
 //   stream. No host synchronisation, also under mx.compile and mx.vmap; on
 //   Apple silicon's unified memory no copy either.
-bool fused(mx::Dtype dtype, int n, const mx::Stream& s) {
+bool fused(mx::Dtype dtype, int n, const mx::Stream& s, bool frechet) {
   return s.device == mx::Device::gpu && fused_kernel_runs_here() &&
-      metal::fused_supported(kernel_dtype_name(dtype), n);
+      metal::fused_supported(kernel_dtype_name(dtype), n, frechet);
 }
 
 mx::Stream cpu_stream_for(const mx::Stream& s) {
@@ -116,7 +116,7 @@ mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s) {
     return mx::zeros(x.shape(), x.dtype(), stream);
   }
   const int n = x.shape(-1);
-  if (fused(x.dtype(), n, stream)) { // the kernel takes a (count, n, n) array
+  if (fused(x.dtype(), n, stream, false)) { // the kernel takes (count, n, n)
     auto flat = mx::reshape(x, {-1, n, n}, stream);
     auto out = mx::array(
         flat.shape(),
@@ -132,8 +132,6 @@ mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s) {
       {x});
 }
 
-// On the GPU, L(A, E) is a block of exp([[A, E], [0, A]]) (block_matrix.h)
-// where the fused kernel takes that 2n x 2n matrix; else the CPU's dual scheme.
 mx::array matrix_exp_frechet(
     const mx::array& a,
     const mx::array& e,
@@ -144,17 +142,22 @@ mx::array matrix_exp_frechet(
       "matrix_exp", mx::promote_types(a.dtype(), e.dtype()), stream);
   auto inputs = mx::broadcast_arrays(
       {mx::astype(a, dtype, stream), mx::astype(e, dtype, stream)}, stream);
-  if (inputs[0].size() == 0) {
-    return mx::zeros(inputs[0].shape(), dtype, stream);
-  }
-  if (fused(dtype, 2 * a.shape(-1), stream)) {
-    return block(
-        matrix_exp(upper_block(inputs[0], inputs[1], stream), stream),
-        0,
-        1,
-        stream);
-  }
   auto shape = inputs[0].shape();
+  if (inputs[0].size() == 0) {
+    return mx::zeros(shape, dtype, stream);
+  }
+  const int n = a.shape(-1);
+  if (fused(dtype, n, stream, true)) { // the kernel takes (count, n, n) pairs
+    std::vector<mx::array> flat = {
+        mx::reshape(inputs[0], {-1, n, n}, stream),
+        mx::reshape(inputs[1], {-1, n, n}, stream)};
+    auto out = mx::array(
+        flat[0].shape(),
+        dtype,
+        std::make_shared<MatrixExpFrechet>(stream),
+        std::move(flat));
+    return mx::reshape(out, shape, stream);
+  }
   return mx::array(
       shape,
       dtype,
@@ -162,9 +165,8 @@ mx::array matrix_exp_frechet(
       std::move(inputs));
 }
 
-// Where the fused kernel takes the 2n x 2n block matrix, both results are
-// blocks of its one exponential; else exp(A) is MatrixExp of a alone
-// (broadcast after, not computed per pair) and L the Frechet primitive.
+// exp(A) is MatrixExp of a alone (broadcast after, not computed per pair),
+// L the Frechet primitive: each on its own kernel, wherever it runs.
 std::pair<mx::array, mx::array>
 frechet(const mx::array& a, const mx::array& e, mx::StreamOrDevice s) {
   check_pair(a, e);
@@ -173,12 +175,6 @@ frechet(const mx::array& a, const mx::array& e, mx::StreamOrDevice s) {
       result_dtype("frechet", mx::promote_types(a.dtype(), e.dtype()), stream);
   auto x = mx::astype(a, dtype, stream);
   auto shape = mx::broadcast_shapes(x.shape(), e.shape());
-  if (fused(dtype, 2 * a.shape(-1), stream)) {
-    auto inputs =
-        mx::broadcast_arrays({x, mx::astype(e, dtype, stream)}, stream);
-    auto y = matrix_exp(upper_block(inputs[0], inputs[1], stream), stream);
-    return {block(y, 0, 0, stream), block(y, 0, 1, stream)};
-  }
   return {
       mx::broadcast_to(matrix_exp(x, stream), shape, stream),
       matrix_exp_frechet(x, e, stream)};

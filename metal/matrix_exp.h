@@ -1,6 +1,6 @@
-// Device functions of the fused matrix-exponential kernel (matrix_exp.metal):
-// the algebra the scheme of matrix_exp_scheme.h runs on, and one matrix's
-// load, scheme and store.
+// Device functions of the fused kernels (matrix_exp.metal): the algebra the
+// scheme of matrix_exp_scheme.h runs on, and one matrix's load, scheme and
+// store, for exp(A) and for the Frechet derivative L(A, E).
 //
 // One simdgroup computes one matrix, start to finish. The matrix is padded
 // with zeros to P x P (P a multiple of 8, at most 32) and its work matrices
@@ -14,6 +14,13 @@
 // The zero padding makes the padded matrix block diagonal, diag(A, 0); its
 // exponential is diag(exp(A), I), so the identity terms are added on the whole
 // diagonal and the padding never mixes with A. Its 1-norm is that of A.
+//
+// For L(A, E) the workspace is dual (matrix_exp_scheme.h): a slot holds the
+// pair (X, dX), X's P x P floats then dX's, and a product also forms
+// X dY + dX Y, so that the scheme's own products and squarings are
+// differentiated (Al-Mohy & Higham 2009) at three products per product. The
+// padding stays zero in dX (diag(E, 0) with diag(A, 0)). The plan reads X
+// only: the same plan as exp(A).
 
 #pragma once
 
@@ -40,12 +47,13 @@ inline float scale_by_pow2(float x, int k) {
   return (x * f1) * f2;
 }
 
-// One simdgroup's slots: P x P floats each, row-major, in threadgroup memory;
-// the algebra of matrix_exp_scheme.h. Every operation ends with a
-// simdgroup_barrier, so the next one may read what this one wrote. Member
-// functions say `const thread`: from Metal 4.1 `this` is in the generic
-// address space unless qualified (as MLX's own kernels now write).
-template <int P>
+// One simdgroup's slots: P x P floats each (dual: two such blocks, X then
+// dX), row-major, in threadgroup memory; the algebra of matrix_exp_scheme.h.
+// Every operation ends with a simdgroup_barrier, so the next one may read
+// what this one wrote. Member functions say `const thread`: from Metal 4.1
+// `this` is in the generic address space unless qualified (as MLX's own
+// kernels now write).
+template <int P, bool Dual = false>
 struct Workspace {
   typedef float real;
 
@@ -57,19 +65,35 @@ struct Workspace {
     return size;
   }
 
+  // Floats per slot: X, and dX when dual.
+  int slot_floats() const thread {
+    return (Dual ? 2 : 1) * P * P;
+  }
+
+  // X of slot s.
   threadgroup float* slot(int s) const thread {
-    return base + s * P * P;
+    return base + s * slot_floats();
+  }
+
+  // dX of slot s (dual workspaces only).
+  threadgroup float* derivative(int s) const thread {
+    return slot(s) + P * P;
   }
 
   void sync() const thread {
     simdgroup_barrier(mem_flags::mem_threadgroup);
   }
 
-  // d = x y, or d += x y; d differs from x and y.
-  void product(int d, int x, int y, bool accumulate) const thread {
-    threadgroup float* c = slot(d);
-    threadgroup const float* a = slot(x);
-    threadgroup const float* b = slot(y);
+  // c = a b (+ a2 b2 if `second`), or c += ..., over 8 x 8 tiles, each tile
+  // of c accumulated in registers and stored once.
+  void tile_products(
+      threadgroup float* c,
+      threadgroup const float* a,
+      threadgroup const float* b,
+      threadgroup const float* a2,
+      threadgroup const float* b2,
+      bool second,
+      bool accumulate) const thread {
     for (int ti = 0; ti < P; ti += mp::kTile) {
       for (int tj = 0; tj < P; tj += mp::kTile) {
         simdgroup_matrix<float, 8, 8> acc =
@@ -83,9 +107,31 @@ struct Workspace {
           simdgroup_load(left, a + ti * P + tk, P);
           simdgroup_load(right, b + tk * P + tj, P);
           simdgroup_multiply_accumulate(acc, left, right, acc);
+          if (second) {
+            simdgroup_load(left, a2 + ti * P + tk, P);
+            simdgroup_load(right, b2 + tk * P + tj, P);
+            simdgroup_multiply_accumulate(acc, left, right, acc);
+          }
         }
         simdgroup_store(acc, c + ti * P + tj, P);
       }
+    }
+  }
+
+  // d = x y, or d += x y; d differs from x and y. Dual: also dD (+)= X dY +
+  // dX Y.
+  void product(int d, int x, int y, bool accumulate) const thread {
+    tile_products(
+        slot(d), slot(x), slot(y), slot(x), slot(y), false, accumulate);
+    if (Dual) {
+      tile_products(
+          derivative(d),
+          slot(x),
+          derivative(y),
+          derivative(x),
+          slot(y),
+          true,
+          accumulate);
     }
     sync();
   }
@@ -106,12 +152,12 @@ struct Workspace {
       thread const int* x,
       int k) const thread {
     threadgroup float* out = slot(d);
-    for (uint e = lane; e < uint(P * P); e += mp::kSimdWidth) {
+    for (uint e = lane; e < uint(slot_floats()); e += mp::kSimdWidth) {
       float v = c[0] * slot(x[0])[e];
       for (int j = 1; j < k; ++j) {
         v = fma(c[j], slot(x[j])[e], v);
       }
-      if (e / P == e % P) {
+      if (e < uint(P * P) && e / P == e % P) { // X's diagonal, not dX's
         v += c_identity;
       }
       out[e] = v;
@@ -123,13 +169,13 @@ struct Workspace {
   void add_scaled(int d, float c, int x) const thread {
     threadgroup float* out = slot(d);
     threadgroup const float* in = slot(x);
-    for (uint e = lane; e < uint(P * P); e += mp::kSimdWidth) {
+    for (uint e = lane; e < uint(slot_floats()); e += mp::kSimdWidth) {
       out[e] = fma(c, in[e], out[e]);
     }
     sync();
   }
 
-  // d += c I
+  // d += c I (X only: the derivative of I is 0)
   void add_identity(int d, float c) const thread {
     threadgroup float* out = slot(d);
     if (lane < uint(P)) {
@@ -144,7 +190,7 @@ struct Workspace {
     threadgroup float* out = slot(d);
     for (; k != 0;) {
       const int step = k > 0 ? min(k, 64) : max(k, -64);
-      for (uint e = lane; e < uint(P * P); e += mp::kSimdWidth) {
+      for (uint e = lane; e < uint(slot_floats()); e += mp::kSimdWidth) {
         out[e] = scale_by_pow2(out[e], step);
       }
       k -= step;
@@ -152,7 +198,7 @@ struct Workspace {
     sync();
   }
 
-  // max_j sum_i |d_ij| 2^-halvings, the same on every lane (lane j sums
+  // max_j sum_i |X_ij| 2^-halvings, the same on every lane (lane j sums
   // column j); NaN if an entry is NaN.
   float norm1(int d, int halvings) const thread {
     threadgroup const float* x = slot(d);
@@ -196,27 +242,31 @@ struct Workspace {
     return log2(simd_max(v)) + float(exponent);
   }
 
-  // n = 1: exp of the entry, as accurate as the GPU's exp.
+  // n = 1: exp of the entry, as accurate as the GPU's exp (dual: and
+  // L(a, e) = exp(a) e).
   void exp_scalar(int d) const thread {
     if (lane == 0) {
       slot(d)[0] = precise::exp(slot(d)[0]);
+      if (Dual) {
+        derivative(d)[0] *= slot(d)[0];
+      }
     }
     sync();
   }
 };
 
-// Loads matrix b of the batch into slot kA, zero-padded to P x P, in single
-// precision.
+// Loads matrix b of the batch into `dst`, zero-padded to P x P, in single
+// precision. The caller syncs.
 template <typename T, int P>
 void load_matrix(
     device const T* in,
     constant MatrixExpParams& params,
     matrix_exp_int64 b,
-    thread const Workspace<P>& ws) {
+    threadgroup float* dst,
+    uint lane) {
   const int n = int(params.n);
-  threadgroup float* a = ws.slot(ms::kA);
   device const T* src = in + b * params.batch_stride;
-  for (uint e = ws.lane; e < uint(P * P); e += mp::kSimdWidth) {
+  for (uint e = lane; e < uint(P * P); e += mp::kSimdWidth) {
     const int i = int(e) / P;
     const int j = int(e) % P;
     float v = 0.0f;
@@ -224,9 +274,26 @@ void load_matrix(
       v = static_cast<float>(
           src[i * params.row_stride + j * params.col_stride]);
     }
-    a[e] = v;
+    dst[e] = v;
   }
-  ws.sync();
+}
+
+// Stores the n x n block of `result` as matrix b of the contiguous output;
+// NaN everywhere if `nan`.
+template <typename T, int P>
+void store_matrix(
+    threadgroup const float* result,
+    bool nan,
+    device T* out,
+    int n,
+    matrix_exp_int64 b,
+    uint lane) {
+  device T* dst = out + b * matrix_exp_int64(n) * n;
+  for (uint e = lane; e < uint(n * n); e += mp::kSimdWidth) {
+    const int i = int(e) / n;
+    const int j = int(e) % n;
+    dst[e] = nan ? static_cast<T>(NAN) : static_cast<T>(result[i * P + j]);
+  }
 }
 
 // exp of matrix b of the batch by one simdgroup (the scheme of
@@ -239,16 +306,37 @@ void matrix_exp_one(
     constant MatrixExpParams& params,
     matrix_exp_int64 b,
     thread const Workspace<P>& ws) {
-  const int n = int(params.n);
-  load_matrix<T, P>(in, params, b, ws);
+  load_matrix<T, P>(in, params, b, ws.slot(ms::kA), ws.lane);
+  ws.sync();
   const int slot = ms::run_scheme(ws);
-  device T* dst = out + b * matrix_exp_int64(n) * n;
-  threadgroup const float* r = ws.slot(slot < 0 ? ms::kA : slot);
-  for (uint e = ws.lane; e < uint(n * n); e += mp::kSimdWidth) {
-    const int i = int(e) / n;
-    const int j = int(e) % n;
-    dst[e] = slot < 0 ? static_cast<T>(NAN) : static_cast<T>(r[i * P + j]);
-  }
+  store_matrix<T, P>(
+      ws.slot(slot < 0 ? ms::kA : slot), slot < 0, out, ws.n(), b, ws.lane);
+}
+
+// L(A, E) of pair b of the batch by one simdgroup: A and E loaded as the dual
+// slot (A, E), the same scheme on the dual workspace, dX of its result
+// stored. A NaN or infinite entry of A makes L NaN, as on the CPU; one of E
+// spreads through the products.
+template <typename T, int P>
+void frechet_one(
+    device const T* a,
+    device const T* e,
+    device T* out,
+    constant MatrixExpParams& a_params,
+    constant MatrixExpParams& e_params,
+    matrix_exp_int64 b,
+    thread const Workspace<P, true>& ws) {
+  load_matrix<T, P>(a, a_params, b, ws.slot(ms::kA), ws.lane);
+  load_matrix<T, P>(e, e_params, b, ws.derivative(ms::kA), ws.lane);
+  ws.sync();
+  const int slot = ms::run_scheme(ws);
+  store_matrix<T, P>(
+      ws.derivative(slot < 0 ? ms::kA : slot),
+      slot < 0,
+      out,
+      ws.n(),
+      b,
+      ws.lane);
 }
 
 } // namespace matrix_exp_kernel

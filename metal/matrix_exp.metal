@@ -1,10 +1,12 @@
-// The fused matrix-exponential kernel: one dispatch computes exp of every
-// matrix of the batch, one simdgroup per matrix, several matrices per
+// The fused kernels: one dispatch computes exp of every matrix of the batch
+// (matrix_exp_fused), or the Frechet derivative L(A, E) of every pair
+// (matrix_exp_frechet_fused), one simdgroup per matrix, several matrices per
 // threadgroup (see matrix_exp.h; the host side is csrc/metal/).
 //
 // Threadgroup memory `scratch`: simdgroups_per_threadgroup * kNumSlots * P * P
-// floats, set by the host (csrc/metal/plan.cpp). Buffer indices are those of
-// matrix_exp_params.h (tests/test_metal_plan.py checks that they agree).
+// floats, twice that for L, set by the host (csrc/metal/plan.cpp). Buffer
+// indices are those of matrix_exp_params.h (tests/test_metal_plan.py checks
+// that they agree).
 
 #include "matrix_exp.h"
 
@@ -30,6 +32,28 @@ template <typename T, int P>
   matrix_exp_one<T, P>(in, out, params, b, ws);
 }
 
+template <typename T, int P>
+[[kernel]] void matrix_exp_frechet_fused(
+    device const T* in [[buffer(0)]],
+    device T* out [[buffer(1)]],
+    constant MatrixExpParams& params [[buffer(2)]],
+    device const T* direction [[buffer(3)]],
+    constant MatrixExpParams& direction_params [[buffer(4)]],
+    threadgroup float* scratch [[threadgroup(0)]],
+    uint group [[threadgroup_position_in_grid]],
+    uint simd_group [[simdgroup_index_in_threadgroup]],
+    uint simd_groups [[simdgroups_per_threadgroup]],
+    uint lane [[thread_index_in_simdgroup]]) {
+  using namespace matrix_exp_kernel;
+  const matrix_exp_int64 b = matrix_exp_int64(group) * simd_groups + simd_group;
+  if (b >= params.count) {
+    return;
+  }
+  const Workspace<P, true> ws{
+      scratch + simd_group * 2 * ms::kNumSlots * P * P, lane, int(params.n)};
+  frechet_one<T, P>(in, direction, out, params, direction_params, b, ws);
+}
+
 // clang-format off: the instantiations read as a table (to the end of the file).
 #define instantiate_matrix_exp_fused(tname, type, padded)                        \
   template [[host_name("matrix_exp_fused_" #tname "_" #padded)]] [[kernel]]      \
@@ -44,3 +68,17 @@ template <typename T, int P>
 instantiate_matrix_exp_fused_sizes(float32, float)
 instantiate_matrix_exp_fused_sizes(float16, half)
 instantiate_matrix_exp_fused_sizes(bfloat16, bfloat)
+
+#define instantiate_matrix_exp_frechet_fused(tname, type, padded)                \
+  template [[host_name("matrix_exp_frechet_fused_" #tname "_" #padded)]]         \
+  [[kernel]] decltype(matrix_exp_frechet_fused<type, padded>)                    \
+  matrix_exp_frechet_fused<type, padded>;
+
+#define instantiate_matrix_exp_frechet_fused_sizes(tname, type) \
+  instantiate_matrix_exp_frechet_fused(tname, type, 8)          \
+  instantiate_matrix_exp_frechet_fused(tname, type, 16)         \
+  instantiate_matrix_exp_frechet_fused(tname, type, 24)
+
+instantiate_matrix_exp_frechet_fused_sizes(float32, float)
+instantiate_matrix_exp_frechet_fused_sizes(float16, half)
+instantiate_matrix_exp_frechet_fused_sizes(bfloat16, bfloat)

@@ -1,4 +1,4 @@
-"""The project's fused Metal kernel (metal/matrix_exp.metal) run through the
+"""The project's fused Metal kernels (metal/matrix_exp.metal) run through the
 Metal emulator (tools/mtlemu, a developer tool with its own tests), launched
 exactly as eval_gpu launches it: the kernel name, threadgroup size,
 threadgroup memory and grid come from the same C++ planner
@@ -35,6 +35,7 @@ __all__ = [
     "SanitizerError",
     "available",
     "build",
+    "frechet",
     "matrix_exp",
     "plans",
     "run",
@@ -44,6 +45,7 @@ SOURCE = ROOT / "metal" / "matrix_exp.metal"
 PLAN_PROBE = ROOT / "tests" / "metal" / "plan_probe.metal"
 INCLUDE = ROOT / "metal"
 MAX_N = 32  # matrix_exp_params.h: kMaxPadded
+MAX_N_FRECHET = 24  # kMaxPaddedFrechet
 
 _NAMES = {np.dtype(np.float32): "float32", np.dtype(np.float16): "float16"}
 
@@ -75,10 +77,21 @@ def _memory_and_strides(view: np.ndarray):
     return memory, [s // view.itemsize for s in view.strides]
 
 
-def plan(dtype: str, n: int, count: int, strides, max_threads: int = 1024) -> dict:
+def plan(
+    dtype: str, n: int, count: int, strides, max_threads: int = 1024, frechet: bool = False
+) -> dict:
     from mlx_expm_ext import _ext
 
-    return _ext._fused_plan(dtype, n, count, *strides, max_threads)
+    return _ext._fused_plan(dtype, n, count, *strides, max_threads, frechet=frechet)
+
+
+def _kernel_input(flat: np.ndarray, bfloat16: bool):
+    """(dtype name, data) the kernel reads for a (count, n, n) array."""
+    if bfloat16:
+        return "bfloat16", _to_bfloat16_bits(flat.astype(np.float32))
+    if flat.dtype in _NAMES:
+        return _NAMES[flat.dtype], flat
+    raise ValueError(f"expected float32 or float16, got {flat.dtype}")
 
 
 def matrix_exp(
@@ -108,12 +121,7 @@ def matrix_exp(
     count = flat.shape[0]
     if count == 0:
         return np.empty_like(a)
-    if bfloat16:
-        name, data = "bfloat16", _to_bfloat16_bits(flat.astype(np.float32))
-    elif a.dtype in _NAMES:
-        name, data = _NAMES[a.dtype], flat
-    else:
-        raise ValueError(f"expected float32 or float16, got {a.dtype}")
+    name, data = _kernel_input(flat, bfloat16)
     memory, strides = _memory_and_strides(data)
     p = plan(name, n, count, strides, max_threads)
     params = struct.pack("<5q", n, count, *strides)
@@ -121,6 +129,61 @@ def matrix_exp(
         SOURCE,
         p["kernel"],
         {0: memory, 1: np.zeros((count, n, n), data.dtype), 2: params},
+        {0: p["scratch_bytes"]},
+        groups=(p["groups"], 1, 1),
+        threads=(p["threads_per_group"], 1, 1),
+        include_dirs=[INCLUDE],
+        compiler=compiler,
+        sanitizer=sanitizer,
+        schedule=schedule,
+        seed=seed,
+    )[1]
+    result = _from_bfloat16_bits(out) if bfloat16 else out
+    return result.reshape(a.shape)
+
+
+def frechet(
+    a: np.ndarray,
+    e: np.ndarray,
+    *,
+    bfloat16: bool = False,
+    max_threads: int = 1024,
+    compiler: str = "clang",
+    sanitizer: str | None = None,
+    schedule: str = "forward",
+    seed: int = 0,
+) -> np.ndarray:
+    """L(A, E) of each pair of matrices of a and e ((..., n, n), the same
+    shape and dtype, n <= 24), computed by the fused Frechet kernel on the
+    emulator, each read in place with its own strides. Arguments as for
+    matrix_exp."""
+    a, e = np.asarray(a), np.asarray(e)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2] or not 1 <= a.shape[-1] <= MAX_N_FRECHET:
+        raise ValueError(
+            f"expected (..., n, n) with 1 <= n <= {MAX_N_FRECHET}, got shape {a.shape}"
+        )
+    if e.shape != a.shape or e.dtype != a.dtype:
+        raise ValueError(f"expected e like a {a.shape} {a.dtype}, got {e.shape} {e.dtype}")
+    n = a.shape[-1]
+    flat_a, flat_e = a.reshape(-1, n, n), e.reshape(-1, n, n)
+    count = flat_a.shape[0]
+    if count == 0:
+        return np.empty_like(a)
+    name, data_a = _kernel_input(flat_a, bfloat16)
+    _, data_e = _kernel_input(flat_e, bfloat16)
+    memory_a, strides_a = _memory_and_strides(data_a)
+    memory_e, strides_e = _memory_and_strides(data_e)
+    p = plan(name, n, count, strides_a, max_threads, frechet=True)
+    out = run(
+        SOURCE,
+        p["kernel"],
+        {
+            0: memory_a,
+            1: np.zeros((count, n, n), data_a.dtype),
+            2: struct.pack("<5q", n, count, *strides_a),
+            3: memory_e,
+            4: struct.pack("<5q", n, count, *strides_e),
+        },
         {0: p["scratch_bytes"]},
         groups=(p["groups"], 1, 1),
         threads=(p["threads_per_group"], 1, 1),

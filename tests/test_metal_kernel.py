@@ -159,7 +159,7 @@ def test_every_plannable_kernel_is_instantiated():
         for dtype in ("float32", "float16", "bfloat16")
         for n in range(1, MAX_N + 1)
     }
-    assert planned == set(library.kernels)
+    assert planned == {k for k in library.kernels if k.startswith("matrix_exp_fused_")}
 
 
 def test_gcc_build_agrees():

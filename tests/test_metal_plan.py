@@ -1,5 +1,6 @@
-"""The launch planner of the fused Metal kernel (csrc/metal/plan.cpp), compiled
-on every platform: limits, grid coverage, and agreement with the .metal file."""
+"""The launch planner of the fused Metal kernels (csrc/metal/plan.cpp), compiled
+on every platform: limits, grid coverage, and agreement with the .metal file,
+for exp(A) and for the Frechet kernel."""
 
 import itertools
 import pathlib
@@ -17,47 +18,70 @@ PARAMS = (ROOT / "metal" / "matrix_exp_params.h").read_text()
 DTYPES = ["float32", "float16", "bfloat16"]
 
 
-def instantiated_kernels():
-    """host_names the .metal file instantiates, macros expanded by hand."""
-    sizes = re.findall(r"instantiate_matrix_exp_fused\(tname, type, (\d+)\)", METAL)
-    types = re.findall(r"^instantiate_matrix_exp_fused_sizes\((\w+), \w+\)", METAL, re.M)
-    prefix = re.search(r'host_name\("(\w+)" #tname "_" #padded\)', METAL).group(1)
-    return {f"{prefix}{t}_{p}" for t in types for p in sizes}
+# kernel: (largest n, floats per matrix slot as a multiple of P x P)
+KERNELS = {"matrix_exp_fused": (32, 1), "matrix_exp_frechet_fused": (24, 2)}
 
 
-def plan(dtype, n, count, max_threads=1024):
-    return _ext._fused_plan(dtype, n, count, n * n, n, 1, max_threads)
+def instantiated_kernels(kernel):
+    """host_names the .metal file instantiates for `kernel`, macros expanded
+    by hand."""
+    sizes = re.findall(rf"instantiate_{kernel}\(tname, type, (\d+)\)", METAL)
+    types = re.findall(rf"^instantiate_{kernel}_sizes\((\w+), \w+\)", METAL, re.M)
+    assert re.search(rf'host_name\("{kernel}_" #tname "_" #padded\)', METAL)
+    return {f"{kernel}_{t}_{p}" for t in types for p in sizes}
 
 
-def test_every_plan_is_within_the_limits_and_covers_the_batch():
+def plan(dtype, n, count, max_threads=1024, frechet=False):
+    return _ext._fused_plan(dtype, n, count, n * n, n, 1, max_threads, frechet=frechet)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_every_plan_is_within_the_limits_and_covers_the_batch(kernel):
     """Every dtype, n, batch size and pipeline limit the planner can meet: one
     loop, arithmetic checked in milliseconds."""
+    largest, parts = KERNELS[kernel]
+    frechet = kernel == "matrix_exp_frechet_fused"
     for dtype, n, count, max_threads in itertools.product(
-        DTYPES, range(1, 33), [1, 2, 7, 8, 9, 1000], [32, 256, 1024]
+        DTYPES, range(1, largest + 1), [1, 2, 7, 8, 9, 1000], [32, 256, 1024]
     ):
-        p = plan(dtype, n, count, max_threads)
+        p = plan(dtype, n, count, max_threads, frechet)
         case = (dtype, n, count, max_threads, p)
+        assert p["kernel"].startswith(kernel + "_"), case
         assert p["padded"] % 8 == 0 and n <= p["padded"] < n + 8, case
         assert p["threads_per_group"] == 32 * p["matrices_per_group"] <= max_threads, case
-        assert p["scratch_bytes"] == p["matrices_per_group"] * 7 * p["padded"] ** 2 * 4, case
+        assert p["scratch_bytes"] == p["matrices_per_group"] * parts * 7 * p["padded"] ** 2 * 4, (
+            case
+        )
         assert p["scratch_bytes"] <= 32 * 1024, case
         assert p["groups"] * p["matrices_per_group"] >= count, case
         assert (p["groups"] - 1) * p["matrices_per_group"] < count, case  # no idle threadgroup
         assert p["matrices_per_group"] <= count, case
 
 
-def test_every_planned_kernel_is_instantiated():
-    names = {plan(dtype, n, 5)["kernel"] for dtype in DTYPES for n in range(1, 33)}
-    assert names == instantiated_kernels()
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_every_planned_kernel_is_instantiated(kernel):
+    largest, _ = KERNELS[kernel]
+    frechet = kernel == "matrix_exp_frechet_fused"
+    names = {
+        plan(dtype, n, 5, frechet=frechet)["kernel"]
+        for dtype in DTYPES
+        for n in range(1, largest + 1)
+    }
+    assert names == instantiated_kernels(kernel)
 
 
-def test_supported_sizes_and_dtypes():
-    assert all(_ext._fused_supported(d, n) for d in DTYPES for n in range(1, 33))
-    assert not _ext._fused_supported("float32", 33)
-    assert not _ext._fused_supported("complex64", 4)
-    assert not _ext._fused_supported("float64", 4)
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_supported_sizes_and_dtypes(kernel):
+    largest, _ = KERNELS[kernel]
+    frechet = kernel == "matrix_exp_frechet_fused"
+    assert all(
+        _ext._fused_supported(d, n, frechet=frechet) for d in DTYPES for n in range(1, largest + 1)
+    )
+    assert not _ext._fused_supported("float32", largest + 1, frechet=frechet)
+    assert not _ext._fused_supported("complex64", 4, frechet=frechet)
+    assert not _ext._fused_supported("float64", 4, frechet=frechet)
     with pytest.raises(ValueError):
-        plan("float32", 33, 1)
+        plan("float32", largest + 1, 1, frechet=frechet)
 
 
 def test_buffer_indices_agree_with_the_params_header():
@@ -69,3 +93,13 @@ def test_buffer_indices_agree_with_the_params_header():
     assert f"out [[buffer({header['OutputBuffer']})]]" in kernel
     assert f"params [[buffer({header['ParamsBuffer']})]]" in kernel
     assert f"scratch [[threadgroup({header['ScratchMemory']})]]" in kernel
+    frechet = re.search(r"void matrix_exp_frechet_fused\((.*?)\) \{", METAL, re.S).group(1)
+    for name, index in [
+        ("in [[buffer", "InputBuffer"),
+        ("out [[buffer", "OutputBuffer"),
+        ("params [[buffer", "ParamsBuffer"),
+        ("direction [[buffer", "DirectionBuffer"),
+        ("direction_params [[buffer", "DirectionParamsBuffer"),
+    ]:
+        assert f"{name}({header[index]})]]" in frechet, name
+    assert f"scratch [[threadgroup({header['ScratchMemory']})]]" in frechet

@@ -1,7 +1,6 @@
 // eval_gpu: MatrixExp runs the fused Metal kernel (metal/matrix_exp.metal) on
-// a (count, n, n) input; the op (matrix_exp.cpp) sends only what that kernel
-// handles. MatrixExpFrechet has no GPU kernel: on a GPU stream its op builds
-// L(A, E) from MatrixExp of the 2n x 2n block matrix instead.
+// a (count, n, n) input, MatrixExpFrechet the fused Frechet kernel on two;
+// the ops (matrix_exp.cpp) send only what those kernels handle.
 
 #include <stdexcept>
 
@@ -52,11 +51,8 @@ bool fused_kernel_runs_here() {
 void MatrixExpPrimitive::eval_gpu(
     const std::vector<mx::array>& inputs,
     std::vector<mx::array>& outputs) {
-  if (inputs.size() > 1) {
-    throw std::runtime_error(
-        "[matrix_exp] MatrixExpFrechet has no GPU kernel.");
-  }
   const auto& a = inputs[0];
+  const bool frechet = inputs.size() == 2; // MatrixExpFrechet: A and E
   auto& out = outputs[0];
   out.set_data(mx::allocator::malloc(out.nbytes()));
 
@@ -67,7 +63,8 @@ void MatrixExpPrimitive::eval_gpu(
 
   const auto dtype = kernel_dtype_name(out.dtype());
   const int n = a.shape(-1);
-  auto* kernel = d.get_kernel(metal::fused_kernel_name(dtype, n), library);
+  auto* kernel =
+      d.get_kernel(metal::fused_kernel_name(dtype, n, frechet), library);
   auto plan = metal::plan_fused(
       dtype,
       n,
@@ -75,13 +72,21 @@ void MatrixExpPrimitive::eval_gpu(
       a.strides()[0],
       a.strides()[1],
       a.strides()[2],
-      static_cast<int>(kernel->maxTotalThreadsPerThreadgroup()));
+      static_cast<int>(kernel->maxTotalThreadsPerThreadgroup()),
+      frechet);
 
   auto& encoder = mx::metal::get_command_encoder(s);
   encoder.set_compute_pipeline_state(kernel);
   encoder.set_input_array(a, mp::kInputBuffer);
   encoder.set_output_array(out, mp::kOutputBuffer);
   encoder.set_bytes(plan.params, mp::kParamsBuffer);
+  if (frechet) {
+    const auto& e = inputs[1];
+    const MatrixExpParams e_params{
+        n, a.shape(0), e.strides()[0], e.strides()[1], e.strides()[2]};
+    encoder.set_input_array(e, mp::kDirectionBuffer);
+    encoder.set_bytes(e_params, mp::kDirectionParamsBuffer);
+  }
   encoder.set_threadgroup_memory_length(plan.scratch_bytes, mp::kScratchMemory);
   encoder.dispatch_threadgroups(
       MTL::Size(plan.groups, 1, 1), MTL::Size(plan.threads_per_group, 1, 1));

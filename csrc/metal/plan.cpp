@@ -30,12 +30,15 @@ bool fused_dtype(const std::string& dtype) {
   return dtype == "float32" || dtype == "float16" || dtype == "bfloat16";
 }
 
-bool fused_supported(const std::string& dtype, int n) {
-  return fused_dtype(dtype) && n >= 1 && n <= mp::kMaxPadded;
+bool fused_supported(const std::string& dtype, int n, bool frechet) {
+  return fused_dtype(dtype) && n >= 1 &&
+      n <= (frechet ? mp::kMaxPaddedFrechet : mp::kMaxPadded);
 }
 
-std::string fused_kernel_name(const std::string& dtype, int n) {
-  return "matrix_exp_fused_" + dtype + "_" + std::to_string(padded_size(n));
+std::string fused_kernel_name(const std::string& dtype, int n, bool frechet) {
+  return std::string(
+             frechet ? "matrix_exp_frechet_fused_" : "matrix_exp_fused_") +
+      dtype + "_" + std::to_string(padded_size(n));
 }
 
 FusedPlan plan_fused(
@@ -45,14 +48,16 @@ FusedPlan plan_fused(
     int64_t batch_stride,
     int64_t row_stride,
     int64_t col_stride,
-    int max_threads_per_group) {
-  if (!fused_supported(dtype, n) || count < 1) {
+    int max_threads_per_group,
+    bool frechet) {
+  if (!fused_supported(dtype, n, frechet) || count < 1) {
     throw std::invalid_argument(
         "[matrix_exp] No fused kernel for this dtype and size.");
   }
   const int padded = padded_size(n);
-  const size_t bytes_per_matrix =
-      sizeof(float) * matrix_exp_scheme::kNumSlots * padded * padded;
+  // A dual slot (matrix_exp.h) holds X and dX.
+  const size_t bytes_per_matrix = sizeof(float) * (frechet ? 2 : 1) *
+      matrix_exp_scheme::kNumSlots * padded * padded;
   int per_group =
       static_cast<int>(std::max<size_t>(1, kScratchBudget / bytes_per_matrix));
   per_group = std::min(
@@ -63,7 +68,7 @@ FusedPlan plan_fused(
   per_group = std::max(per_group, 1);
 
   FusedPlan plan;
-  plan.kernel = fused_kernel_name(dtype, n);
+  plan.kernel = fused_kernel_name(dtype, n, frechet);
   plan.padded = padded;
   plan.matrices_per_group = per_group;
   plan.threads_per_group = per_group * mp::kSimdWidth;

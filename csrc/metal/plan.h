@@ -1,8 +1,8 @@
-// How the fused Metal kernel is launched for a batch: which instantiation,
-// how many matrices per threadgroup, how much threadgroup memory, what grid.
-// Pure C++ (no Metal), so that it is compiled and unit-tested on every
-// platform, and used both by eval_gpu and by the Linux emulator of the kernel
-// (tools/mtlemu, through tests/metal_emulator.py).
+// How a fused Metal kernel (exp(A), or with `frechet` L(A, E)) is launched for
+// a batch: which instantiation, how many matrices per threadgroup, how much
+// threadgroup memory, what grid. Pure C++ (no Metal), so that it is compiled
+// and unit-tested on every platform, and used both by eval_gpu and by the Linux
+// emulator of the kernel (tools/mtlemu, through tests/metal_emulator.py).
 
 #pragma once
 
@@ -27,16 +27,20 @@ struct FusedPlan {
 // "bfloat16"); other dtypes have no fused kernel.
 bool fused_dtype(const std::string& dtype);
 
-// True if the fused kernel handles n x n matrices of this dtype.
-bool fused_supported(const std::string& dtype, int n);
+// True if the fused kernel (with `frechet`: the Frechet kernel) handles n x n
+// matrices of this dtype.
+bool fused_supported(const std::string& dtype, int n, bool frechet = false);
 
-// The instantiation for this dtype and n ("matrix_exp_fused_float32_16").
-std::string fused_kernel_name(const std::string& dtype, int n);
+// The instantiation for this dtype and n ("matrix_exp_fused_float32_16",
+// "matrix_exp_frechet_fused_float32_16").
+std::string
+fused_kernel_name(const std::string& dtype, int n, bool frechet = false);
 
 // The launch of the fused kernel for `count` matrices of size n whose entry
 // (b, i, j) is at b * batch_stride + i * row_stride + j * col_stride.
 // max_threads_per_group is the pipeline's maxTotalThreadsPerThreadgroup.
-// Requires fused_supported(dtype, n) and count >= 1.
+// Requires fused_supported(dtype, n, frechet) and count >= 1. For the
+// Frechet kernel, params is A's layout; E's is set apart.
 FusedPlan plan_fused(
     const std::string& dtype,
     int n,
@@ -44,6 +48,7 @@ FusedPlan plan_fused(
     int64_t batch_stride,
     int64_t row_stride,
     int64_t col_stride,
-    int max_threads_per_group);
+    int max_threads_per_group,
+    bool frechet = false);
 
 } // namespace mlx_expm::metal

@@ -16,7 +16,9 @@ template <int P>
     uint lane [[thread_index_in_simdgroup]]) {
   using namespace matrix_exp_kernel;
   const Workspace<P> ws{scratch, lane, int(params.n)};
-  load_matrix<float, P>(in, params, matrix_exp_int64(group), ws);
+  load_matrix<float, P>(
+      in, params, matrix_exp_int64(group), ws.slot(ms::kA), lane);
+  ws.sync();
   ms::Norm<float> norm;
   int degree = 0;
   int squarings = 0;
