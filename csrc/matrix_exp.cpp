@@ -48,7 +48,9 @@ void check_pair(const mx::array& a, const mx::array& e) {
   check_square("frechet", a, "a");
   check_square("frechet", e, "e");
   bool broadcast = a.shape(-1) == e.shape(-1);
-  for (int i = 3; broadcast && i <= std::min(a.ndim(), e.ndim()); ++i) {
+  for (int i = 3;
+       broadcast && i <= static_cast<int>(std::min(a.ndim(), e.ndim()));
+       ++i) {
     broadcast =
         a.shape(-i) == e.shape(-i) || a.shape(-i) == 1 || e.shape(-i) == 1;
   }
