@@ -69,8 +69,10 @@ derivatives, L is a block of the exponential of ``[[A, E], [0, A]]``
 
 On a GPU stream, float32, float16 and bfloat16 matrices of n <= 32 run in
 a fused Metal kernel on Apple silicon (M1 and later), and their
-derivatives in a second one for n <= 24; everything else runs on the CPU
-kernels, in the same graph, without a host synchronisation.
+derivatives in a second one for n <= 24; complex64 runs in the same
+kernels on its 2n x 2n real embedding ([[Re, -Im], [Im, Re]]) for
+n <= 16 (derivatives n <= 12); everything else runs on the CPU kernels,
+in the same graph, without a host synchronisation.
 
 References
 ----------
@@ -204,6 +206,19 @@ True
       "_fused_kernel_runs_here",
       &mlx_expm::fused_kernel_runs_here,
       "Whether this GPU runs the fused kernel (a Metal build, Apple7 family or later).");
+  m.def(
+      "_matrix_exp_by_embedding",
+      &mlx_expm::matrix_exp_by_embedding,
+      nb::arg(),
+      "stream"_a = nb::none(),
+      "exp of complex64 matrices through the real embedding (the GPU's complex path).");
+  m.def(
+      "_matrix_exp_frechet_by_embedding",
+      &mlx_expm::matrix_exp_frechet_by_embedding,
+      nb::arg(),
+      nb::arg(),
+      "stream"_a = nb::none(),
+      "L(Z, E) of complex64 matrices through the real embedding (the GPU's complex path).");
   m.def(
       "_cpu_plans",
       &mlx_expm::cpu::plans,

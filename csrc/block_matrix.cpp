@@ -23,4 +23,19 @@ mx::array block(const mx::array& x, int row, int col, mx::Stream s) {
   return mx::slice(x, start, stop, s);
 }
 
+mx::array real_embedding(const mx::array& z, mx::Stream s) {
+  auto re = mx::real(z, s);
+  auto im = mx::imag(z, s);
+  auto top = mx::concatenate({re, mx::negative(im, s)}, -1, s);
+  auto bottom = mx::concatenate({im, re}, -1, s);
+  return mx::concatenate({top, bottom}, -2, s);
+}
+
+mx::array from_real_embedding(const mx::array& x, mx::Stream s) {
+  auto re = mx::astype(block(x, 0, 0, s), mx::complex64, s);
+  auto im = mx::astype(block(x, 1, 0, s), mx::complex64, s);
+  return mx::add(
+      re, mx::multiply(im, mx::array(mx::complex64_t(0.0f, 1.0f)), s), s);
+}
+
 } // namespace mlx_expm

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "block_matrix.h"
 #include "cpu/parallel.h"
 #include "matrix_exp.h"
 #include "metal/plan.h"
@@ -81,7 +82,8 @@ mx::Dtype result_dtype(const char* op, mx::Dtype in, const mx::Stream& s) {
 // Where a call runs, decided here and only here (README, "Devices"):
 // - on a CPU stream, the CPU kernels (cpu/eval.cpp);
 // - on a GPU stream where a fused Metal kernel applies (fused): that kernel,
-//   for exp(A) or (frechet) for L(A, E);
+//   for exp(A) or (frechet) for L(A, E); complex64 where the kernel takes its
+//   2n x 2n real embedding (by_embedding);
 // - any other GPU case (larger n, complex64, a GPU below the Apple7 family,
 //   CUDA): the CPU kernels, as a node of the graph on MLX's default CPU
 //   stream. No host synchronisation, also under mx.compile and mx.vmap; on
@@ -91,11 +93,33 @@ bool fused(mx::Dtype dtype, int n, const mx::Stream& s, bool frechet) {
       metal::fused_supported(kernel_dtype_name(dtype), n, frechet);
 }
 
+// complex64 on a GPU stream: through the real kernels, on the embedding.
+bool by_embedding(mx::Dtype dtype, int n, const mx::Stream& s, bool frechet) {
+  return dtype == mx::complex64 && fused(mx::float32, 2 * n, s, frechet);
+}
+
 mx::Stream cpu_stream_for(const mx::Stream& s) {
   return s.device == mx::Device::cpu ? s : mx::default_stream(mx::Device::cpu);
 }
 
 } // namespace
+
+mx::array matrix_exp_by_embedding(const mx::array& z, mx::StreamOrDevice s) {
+  auto stream = mx::to_stream(s);
+  return from_real_embedding(
+      matrix_exp(real_embedding(z, stream), stream), stream);
+}
+
+mx::array matrix_exp_frechet_by_embedding(
+    const mx::array& z,
+    const mx::array& e,
+    mx::StreamOrDevice s) {
+  auto stream = mx::to_stream(s);
+  return from_real_embedding(
+      matrix_exp_frechet(
+          real_embedding(z, stream), real_embedding(e, stream), stream),
+      stream);
+}
 
 std::string kernel_dtype_name(mx::Dtype dtype) {
   switch (dtype) {
@@ -118,6 +142,9 @@ mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s) {
     return mx::zeros(x.shape(), x.dtype(), stream);
   }
   const int n = x.shape(-1);
+  if (by_embedding(x.dtype(), n, stream, false)) {
+    return matrix_exp_by_embedding(x, stream);
+  }
   if (fused(x.dtype(), n, stream, false)) { // the kernel takes (count, n, n)
     auto flat = mx::reshape(x, {-1, n, n}, stream);
     auto out = mx::array(
@@ -149,6 +176,9 @@ mx::array matrix_exp_frechet(
     return mx::zeros(shape, dtype, stream);
   }
   const int n = a.shape(-1);
+  if (by_embedding(dtype, n, stream, true)) {
+    return matrix_exp_frechet_by_embedding(inputs[0], inputs[1], stream);
+  }
   if (fused(dtype, n, stream, true)) { // the kernel takes (count, n, n) pairs
     std::vector<mx::array> flat = {
         mx::reshape(inputs[0], {-1, n, n}, stream),

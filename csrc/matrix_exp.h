@@ -29,6 +29,18 @@ mx::array matrix_exp_frechet(
 std::pair<mx::array, mx::array>
 frechet(const mx::array& a, const mx::array& e, mx::StreamOrDevice s = {});
 
+// complex64 exp(Z) and L(Z, E) through the real kernels: the same of the real
+// embeddings [[Re, -Im], [Im, Re]] (block_matrix.h), in float32. What the op
+// runs for complex64 on a GPU stream where the fused kernels take 2n; any
+// stream here (a test hook on the CPU).
+mx::array matrix_exp_by_embedding(
+    const mx::array& z,
+    mx::StreamOrDevice s = {});
+mx::array matrix_exp_frechet_by_embedding(
+    const mx::array& z,
+    const mx::array& e,
+    mx::StreamOrDevice s = {});
+
 // "(2, 3)": a shape as Python writes it, for error messages.
 std::string shape_string(const mx::Shape& shape);
 
