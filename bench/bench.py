@@ -4,6 +4,7 @@
     python bench/bench.py --quick              # smoke run (< 1 min)
     python bench/bench.py --shapes 10000x3,1024x16 --dtypes float32,float64 --peers torch,jax
     python bench/bench.py --json out.json --png out.png
+    python bench/bench.py --device gpu         # on a Mac: the Metal kernels
 
 See bench/README.md for what the columns mean.
 """
@@ -27,7 +28,7 @@ except ImportError:  # run as a script: python bench/bench.py
 SHAPES = "1x3,10000x3,10000x4,4096x8,1024x16,256x32,64x64,16x128,4x256,1x512,1x1024"
 QUICK_SHAPES = "1x3,10000x3,1024x16,64x64,4x256"
 DTYPES = ("float32", "float64", "complex64")
-IMPL_ORDER = ["ext", "seed", "torch", "scipy", "jax", "mlx-expm"]
+IMPL_ORDER = ["ext", "ext-cpu", "seed", "torch", "scipy", "jax", "mlx-expm"]
 
 
 def parse_shapes(text: str) -> list[tuple[int, int]]:
@@ -61,6 +62,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="comma-separated 1-norms every matrix is scaled to (default 1,50)",
     )
     p.add_argument("--dtypes", default="float32", help=f"comma-separated, of {', '.join(DTYPES)}")
+    p.add_argument(
+        "--device",
+        choices=("cpu", "gpu"),
+        default="cpu",
+        help="where the MLX implementations (ext, seed) and MLX's GEMM run; with gpu, "
+        "the ext on the CPU is timed too (ext-cpu). Other peers run where they run.",
+    )
     p.add_argument(
         "--repeats",
         type=int,
@@ -132,6 +140,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         if name not in peers.PEERS:
             p.error(f"--peers: {name!r} is not one of {', '.join(peers.PEERS)}")
     a.peers = names
+    if a.device == "gpu":
+        import mlx.core as mx
+
+        if not mx.is_available(mx.gpu):
+            p.error("--device gpu: this MLX has no GPU backend")
+        if "float64" in a.dtypes:
+            p.error("--device gpu: MLX has no float64 on the GPU")
     return a
 
 
@@ -242,7 +257,7 @@ def run_block(
             except Exception as e:
                 case.error = f"{type(e).__name__}: {e}".splitlines()[0][:300]
             cases.append(case)
-    for lib, thunk in peers.gemm_thunks(x, impls).items():
+    for lib, thunk in peers.gemm_thunks(x, impls, args.device).items():
         cases.append(timing.Case(key=f"gemm|{lib}", thunk=thunk))
 
     monitor = timing.CpuMonitor()
@@ -297,9 +312,10 @@ def run_block(
 
 def load_impls(args) -> tuple[dict, dict]:
     impls, skipped = {}, {}
-    candidates = [peers.Ext(), peers.Seed(args.seed_norm)] + [
-        peers.PEERS[name]() for name in args.peers
-    ]
+    candidates = [peers.Ext(args.device), peers.Seed(args.seed_norm, args.device)]
+    if args.device == "gpu":
+        candidates.append(peers.ExtCpu())
+    candidates += [peers.PEERS[name]() for name in args.peers]
     for impl in candidates:
         for attempt in range(3):
             try:
@@ -356,7 +372,7 @@ def main(argv=None) -> int:
                         break
                 blocks.append(block)
                 if env is None:  # once every library has been loaded and used
-                    env = report.environment(impls)
+                    env = report.environment(impls, args.device)
                     report.print_environment(env)
                 report.print_block(blocks[-1], order)
     report.print_summary(blocks)
@@ -366,7 +382,9 @@ def main(argv=None) -> int:
     config["load"] = monitor.read()
     report.print_load(config["load"], "the whole run")
     if args.json:
-        report.write_json(args.json, env or report.environment(impls), config, blocks, skipped)
+        report.write_json(
+            args.json, env or report.environment(impls, args.device), config, blocks, skipped
+        )
     if args.png:
         report.write_png(args.png, blocks, order)
     return 0

@@ -70,11 +70,15 @@ def _mx_array(mx, x: np.ndarray):
 
 
 class _MLX(Impl):
-    """Shared by the MLX implementations: inputs as mx arrays on the CPU."""
+    """Shared by the MLX implementations: inputs as mx arrays, computed on
+    `device` ("cpu" or "gpu", bench.py --device)."""
+
+    def __init__(self, device: str = "cpu"):
+        self.device = device
 
     def load(self) -> None:
         self.mx = _import("mlx.core")
-        self.mx.set_default_device(self.mx.cpu)
+        self.stream = getattr(self.mx, self.device)
 
     def fn(self, a):
         raise NotImplementedError
@@ -97,18 +101,30 @@ class Ext(_MLX):
         self.mod = _import("mlx_expm_ext")
 
     def fn(self, a):
-        return self.mod.matrix_exp(a, stream=self.mx.cpu)
+        return self.mod.matrix_exp(a, stream=self.stream)
+
+
+class ExtCpu(Ext):
+    """The ext on the CPU, beside a --device gpu run: what the GPU's kernels
+    are measured against on the same machine."""
+
+    name = "ext-cpu"
+
+    def __init__(self):
+        super().__init__("cpu")
 
 
 class Seed(_MLX):
     name = "seed"
     dists = ("mlx",)
 
-    def __init__(self, norm: str = "batch"):
+    def __init__(self, norm: str = "batch", device: str = "cpu"):
+        super().__init__(device)
         self.norm = norm
 
     def fn(self, a):
-        return seed.matrix_exp(a, norm=self.norm)
+        with self.mx.stream(self.stream):  # the seed's ops take the default stream
+            return seed.matrix_exp(a, norm=self.norm)
 
 
 class MlxExpm(_MLX):
@@ -127,7 +143,8 @@ class MlxExpm(_MLX):
         self.mod = _import("mlx_expm")
 
     def fn(self, a):
-        return self.mod.expm(a)
+        with self.mx.stream(self.stream):  # its ops take the default stream
+            return self.mod.expm(a)
 
 
 class Torch(Impl):
@@ -213,11 +230,14 @@ PEERS = {"torch": Torch, "scipy": Scipy, "jax": Jax, "mlx-expm": MlxExpm}
 # --- one batched matrix product, for the floor ------------------------------
 
 
-def gemm_thunks(x: np.ndarray, peers_loaded: dict[str, Impl]) -> dict[str, Thunk]:
+def gemm_thunks(
+    x: np.ndarray, peers_loaded: dict[str, Impl], device: str = "cpu"
+) -> dict[str, Thunk]:
     """Callables computing X @ X once for the whole batch, per library.
 
-    numpy always; torch and MLX when importable. The output buffer is allocated
-    once outside the timed region where the library allows it.
+    numpy always; torch and MLX (on `device`) when importable. The output
+    buffer is allocated once outside the timed region where the library
+    allows it.
     """
     x = x.reshape(-1, *x.shape[-2:])
     out = np.empty_like(x)
@@ -229,8 +249,8 @@ def gemm_thunks(x: np.ndarray, peers_loaded: dict[str, Impl]) -> dict[str, Thunk
     try:
         import mlx.core as mx
 
-        a = _mx_array(mx, x)
-        thunks["mlx"] = lambda: mx.eval(mx.matmul(a, a, stream=mx.cpu))
+        a, stream = _mx_array(mx, x), getattr(mx, device)
+        thunks["mlx"] = lambda: mx.eval(mx.matmul(a, a, stream=stream))
     except ImportError:
         pass
     return thunks

@@ -103,9 +103,28 @@ def _project_state() -> dict:
     return state
 
 
-def environment(loaded: dict) -> dict:
+def _gpu(device: str) -> dict | None:
+    """The GPU the MLX implementations ran on (the chip, from MLX), or None
+    for a CPU run."""
+    if device != "gpu":
+        return None
+    import mlx.core as mx
+
+    info = {k: v for k, v in mx.metal.device_info().items() if isinstance(v, (str, int, float))}
+    try:
+        from mlx_expm_ext import _ext
+
+        info["fused_kernel_runs_here"] = _ext._fused_kernel_runs_here()
+    except ImportError:
+        pass
+    return info
+
+
+def environment(loaded: dict, device: str = "cpu") -> dict:
     """Everything a reader needs to reproduce or discount the numbers."""
     env = {
+        "device": device,
+        "gpu": _gpu(device),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {
             "cpu": _cpu_model(),
@@ -140,6 +159,8 @@ def environment(loaded: dict) -> dict:
 def print_environment(env: dict) -> None:
     m = env["machine"]
     print(f"# {m['cpu']}, {m['cores']} cores, {m['memory']}, {m['platform']}, Python {m['python']}")
+    if env.get("gpu"):
+        print("# MLX on the GPU: " + ", ".join(f"{k} {v}" for k, v in env["gpu"].items()))
     print("# " + ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v))
     pools = env.get("threadpools")
     if isinstance(pools, list):
