@@ -67,12 +67,13 @@ Taylor scheme [3]_, three products per product of exp(A); for higher
 derivatives, L is a block of the exponential of ``[[A, E], [0, A]]``
 [2]_. It also works under ``mx.vmap`` and ``mx.compile``.
 
-On a GPU stream, float32, float16 and bfloat16 matrices of n <= 32 run in
-a fused Metal kernel on Apple silicon (M1 and later), and their
-derivatives in a second one for n <= 24; complex64 runs in the same
-kernels on its 2n x 2n real embedding ([[Re, -Im], [Im, Re]]) for
-n <= 16 (derivatives n <= 12); everything else runs on the CPU kernels,
-in the same graph, without a host synchronisation.
+On a GPU stream, float32, float16 and bfloat16 matrices of n <= 128 run
+in Metal kernels on Apple silicon (M1 and later): fused in threadgroup
+memory up to n = 32, tiled with device memory above; their derivatives
+in a fused kernel for n <= 24; complex64 runs in the same kernels on its
+2n x 2n real embedding ([[Re, -Im], [Im, Re]]) for n <= 64 (derivatives
+n <= 12); everything else runs on the CPU kernels, in the same graph,
+without a host synchronisation.
 
 References
 ----------
@@ -184,6 +185,7 @@ True
         d["matrices_per_group"] = p.matrices_per_group;
         d["threads_per_group"] = p.threads_per_group;
         d["scratch_bytes"] = p.scratch_bytes;
+        d["slots_bytes"] = p.slots_bytes;
         d["groups"] = p.groups;
         return d;
       },

@@ -81,9 +81,10 @@ mx::Dtype result_dtype(const char* op, mx::Dtype in, const mx::Stream& s) {
 
 // Where a call runs, decided here and only here (README, "Devices"):
 // - on a CPU stream, the CPU kernels (cpu/eval.cpp);
-// - on a GPU stream where a fused Metal kernel applies (fused): that kernel,
-//   for exp(A) or (frechet) for L(A, E); complex64 where the kernel takes its
-//   2n x 2n real embedding (by_embedding);
+// - on a GPU stream where a Metal kernel of ours applies (fused): that
+//   kernel, for exp(A) (fused to n = 32, tiled to 128) or (frechet) for
+//   L(A, E) (to n = 24); complex64 where the kernel takes its 2n x 2n real
+//   embedding (by_embedding);
 // - any other GPU case (larger n, complex64, a GPU below the Apple7 family,
 //   CUDA): the CPU kernels, as a node of the graph on MLX's default CPU
 //   stream. No host synchronisation, also under mx.compile and mx.vmap; on

@@ -255,20 +255,23 @@ struct Workspace {
   }
 };
 
-// Loads matrix b of the batch into `dst`, zero-padded to P x P, in single
-// precision. The caller syncs.
-template <typename T, int P>
+// Loads matrix b of the batch into `dst` (threadgroup or device memory),
+// zero-padded to `padded` x `padded`, in single precision: entries first,
+// first + step, ... of the threads taking part. The caller syncs.
+template <typename T, typename Dst>
 void load_matrix(
     device const T* in,
     constant MatrixExpParams& params,
     matrix_exp_int64 b,
-    threadgroup float* dst,
-    uint lane) {
+    Dst dst,
+    int padded,
+    uint first,
+    uint step) {
   const int n = int(params.n);
   device const T* src = in + b * params.batch_stride;
-  for (uint e = lane; e < uint(P * P); e += mp::kSimdWidth) {
-    const int i = int(e) / P;
-    const int j = int(e) % P;
+  for (uint e = first; e < uint(padded * padded); e += step) {
+    const int i = int(e) / padded;
+    const int j = int(e) % padded;
     float v = 0.0f;
     if (i < n && j < n) {
       v = static_cast<float>(
@@ -278,21 +281,23 @@ void load_matrix(
   }
 }
 
-// Stores the n x n block of `result` as matrix b of the contiguous output;
-// NaN everywhere if `nan`.
-template <typename T, int P>
+// Stores the n x n block of `result` (row length `padded`) as matrix b of the
+// contiguous output; NaN everywhere if `nan`.
+template <typename T, typename Src>
 void store_matrix(
-    threadgroup const float* result,
+    Src result,
     bool nan,
     device T* out,
     int n,
+    int padded,
     matrix_exp_int64 b,
-    uint lane) {
+    uint first,
+    uint step) {
   device T* dst = out + b * matrix_exp_int64(n) * n;
-  for (uint e = lane; e < uint(n * n); e += mp::kSimdWidth) {
+  for (uint e = first; e < uint(n * n); e += step) {
     const int i = int(e) / n;
     const int j = int(e) % n;
-    dst[e] = nan ? static_cast<T>(NAN) : static_cast<T>(result[i * P + j]);
+    dst[e] = nan ? static_cast<T>(NAN) : static_cast<T>(result[i * padded + j]);
   }
 }
 
@@ -306,11 +311,18 @@ void matrix_exp_one(
     constant MatrixExpParams& params,
     matrix_exp_int64 b,
     thread const Workspace<P>& ws) {
-  load_matrix<T, P>(in, params, b, ws.slot(ms::kA), ws.lane);
+  load_matrix(in, params, b, ws.slot(ms::kA), P, ws.lane, mp::kSimdWidth);
   ws.sync();
   const int slot = ms::run_scheme(ws);
-  store_matrix<T, P>(
-      ws.slot(slot < 0 ? ms::kA : slot), slot < 0, out, ws.n(), b, ws.lane);
+  store_matrix(
+      ws.slot(slot < 0 ? ms::kA : slot),
+      slot < 0,
+      out,
+      ws.n(),
+      P,
+      b,
+      ws.lane,
+      mp::kSimdWidth);
 }
 
 // L(A, E) of pair b of the batch by one simdgroup: A and E loaded as the dual
@@ -326,17 +338,20 @@ void frechet_one(
     constant MatrixExpParams& e_params,
     matrix_exp_int64 b,
     thread const Workspace<P, true>& ws) {
-  load_matrix<T, P>(a, a_params, b, ws.slot(ms::kA), ws.lane);
-  load_matrix<T, P>(e, e_params, b, ws.derivative(ms::kA), ws.lane);
+  load_matrix(a, a_params, b, ws.slot(ms::kA), P, ws.lane, mp::kSimdWidth);
+  load_matrix(
+      e, e_params, b, ws.derivative(ms::kA), P, ws.lane, mp::kSimdWidth);
   ws.sync();
   const int slot = ms::run_scheme(ws);
-  store_matrix<T, P>(
+  store_matrix(
       ws.derivative(slot < 0 ? ms::kA : slot),
       slot < 0,
       out,
       ws.n(),
+      P,
       b,
-      ws.lane);
+      ws.lane,
+      mp::kSimdWidth);
 }
 
 } // namespace matrix_exp_kernel

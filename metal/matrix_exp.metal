@@ -1,7 +1,9 @@
 // The fused kernels: one dispatch computes exp of every matrix of the batch
 // (matrix_exp_fused), or the Frechet derivative L(A, E) of every pair
 // (matrix_exp_frechet_fused), one simdgroup per matrix, several matrices per
-// threadgroup (see matrix_exp.h; the host side is csrc/metal/).
+// threadgroup (see matrix_exp.h; the host side is csrc/metal/); and for
+// larger n, exp with one threadgroup per matrix and the slots in device
+// memory (matrix_exp_tiled, see matrix_exp_tiled.h).
 //
 // Threadgroup memory `scratch`: simdgroups_per_threadgroup * kNumSlots * P * P
 // floats, twice that for L, set by the host (csrc/metal/plan.cpp). Buffer
@@ -9,6 +11,7 @@
 // that they agree).
 
 #include "matrix_exp.h"
+#include "matrix_exp_tiled.h"
 
 template <typename T, int P>
 [[kernel]] void matrix_exp_fused(
@@ -54,6 +57,39 @@ template <typename T, int P>
   frechet_one<T, P>(in, direction, out, params, direction_params, b, ws);
 }
 
+// Threadgroup g computes matrices g, g + groups, ... in its region of `slots`;
+// `shared` holds tiled_shared_floats(P) floats.
+template <typename T>
+[[kernel]] void matrix_exp_tiled(
+    device const T* in [[buffer(0)]],
+    device T* out [[buffer(1)]],
+    constant MatrixExpParams& params [[buffer(2)]],
+    device float* slots [[buffer(5)]],
+    threadgroup float* shared [[threadgroup(0)]],
+    uint group [[threadgroup_position_in_grid]],
+    uint groups [[threadgroups_per_grid]],
+    uint index [[thread_index_in_threadgroup]],
+    uint threads [[threads_per_threadgroup]],
+    uint simd_group [[simdgroup_index_in_threadgroup]],
+    uint simd_groups [[simdgroups_per_threadgroup]],
+    uint lane [[thread_index_in_simdgroup]]) {
+  using namespace matrix_exp_kernel;
+  const int padded = (int(params.n) + mp::kTile - 1) / mp::kTile * mp::kTile;
+  const TiledWorkspace ws{
+      slots + matrix_exp_int64(group) * ms::kNumSlots * padded * padded,
+      shared,
+      index,
+      threads,
+      simd_group,
+      simd_groups,
+      lane,
+      int(params.n),
+      padded};
+  for (matrix_exp_int64 b = group; b < params.count; b += groups) {
+    matrix_exp_tiled_one<T>(in, out, params, b, ws);
+  }
+}
+
 // clang-format off: the instantiations read as a table (to the end of the file).
 #define instantiate_matrix_exp_fused(tname, type, padded)                        \
   template [[host_name("matrix_exp_fused_" #tname "_" #padded)]] [[kernel]]      \
@@ -82,3 +118,11 @@ instantiate_matrix_exp_fused_sizes(bfloat16, bfloat)
 instantiate_matrix_exp_frechet_fused_sizes(float32, float)
 instantiate_matrix_exp_frechet_fused_sizes(float16, half)
 instantiate_matrix_exp_frechet_fused_sizes(bfloat16, bfloat)
+
+#define instantiate_matrix_exp_tiled(tname, type)                    \
+  template [[host_name("matrix_exp_tiled_" #tname)]] [[kernel]]      \
+  decltype(matrix_exp_tiled<type>) matrix_exp_tiled<type>;
+
+instantiate_matrix_exp_tiled(float32, float)
+instantiate_matrix_exp_tiled(float16, half)
+instantiate_matrix_exp_tiled(bfloat16, bfloat)

@@ -27,6 +27,9 @@ MATRIX_EXP_CONSTANT int kScratchMemory = 0;
 // matrix_exp_frechet_fused: the directions E and their layout.
 MATRIX_EXP_CONSTANT int kDirectionBuffer = 3;
 MATRIX_EXP_CONSTANT int kDirectionParamsBuffer = 4;
+// matrix_exp_tiled: the device memory of the slots, kNumSlots * P * P
+// floats per threadgroup.
+MATRIX_EXP_CONSTANT int kSlotsBuffer = 5;
 
 // The fused kernel pads n up to a multiple of the 8 x 8 simdgroup matrices,
 // at most kMaxPadded: the scheme's 7 slots (matrix_exp_scheme.h, kNumSlots) of
@@ -36,6 +39,11 @@ MATRIX_EXP_CONSTANT int kDirectionParamsBuffer = 4;
 MATRIX_EXP_CONSTANT int kTile = 8;
 MATRIX_EXP_CONSTANT int kMaxPadded = 32;
 MATRIX_EXP_CONSTANT int kMaxPaddedFrechet = 24;
+// Above kMaxPadded the tiled kernel keeps the slots in device memory, one
+// threadgroup per matrix, up to kMaxPaddedTiled (beyond, the CPU kernels with
+// BLAS); see matrix_exp_tiled.h.
+MATRIX_EXP_CONSTANT int kMaxPaddedTiled = 128;
+MATRIX_EXP_CONSTANT int kMaxSimdgroups = 32; // 1024 threads
 MATRIX_EXP_CONSTANT int kSimdWidth = 32;
 
 } // namespace matrix_exp_params

@@ -44,7 +44,8 @@ __all__ = [
 SOURCE = ROOT / "metal" / "matrix_exp.metal"
 PLAN_PROBE = ROOT / "tests" / "metal" / "plan_probe.metal"
 INCLUDE = ROOT / "metal"
-MAX_N = 32  # matrix_exp_params.h: kMaxPadded
+MAX_N_FUSED = 32  # matrix_exp_params.h: kMaxPadded
+MAX_N = 128  # kMaxPaddedTiled: the tiled kernel above MAX_N_FUSED
 MAX_N_FRECHET = 24  # kMaxPaddedFrechet
 
 _NAMES = {np.dtype(np.float32): "float32", np.dtype(np.float16): "float16"}
@@ -104,8 +105,9 @@ def matrix_exp(
     schedule: str = "forward",
     seed: int = 0,
 ) -> np.ndarray:
-    """exp of each matrix of a (..., n, n) float32 or float16 array, n <= 32,
-    computed by the fused Metal kernel on the emulator.
+    """exp of each matrix of a (..., n, n) float32 or float16 array, n <= 128,
+    computed on the emulator by the kernel eval_gpu launches: the fused one
+    (n <= 32) or the tiled one.
 
     bfloat16: run the bfloat16 kernel on a float32 input rounded to bfloat16;
         the result comes back as float32 holding bfloat16 values.
@@ -125,10 +127,13 @@ def matrix_exp(
     memory, strides = _memory_and_strides(data)
     p = plan(name, n, count, strides, max_threads)
     params = struct.pack("<5q", n, count, *strides)
+    buffers = {0: memory, 1: np.zeros((count, n, n), data.dtype), 2: params}
+    if p["slots_bytes"]:
+        buffers[5] = np.zeros(p["slots_bytes"] // 4, np.float32)
     out = run(
         SOURCE,
         p["kernel"],
-        {0: memory, 1: np.zeros((count, n, n), data.dtype), 2: params},
+        buffers,
         {0: p["scratch_bytes"]},
         groups=(p["groups"], 1, 1),
         threads=(p["threads_per_group"], 1, 1),
@@ -205,8 +210,8 @@ def plans(a: np.ndarray) -> list[tuple[int, int]]:
         -1, a.shape[-1], a.shape[-1]
     )
     count, n = flat.shape[0], flat.shape[-1]
-    if not 2 <= n <= MAX_N:
-        raise ValueError(f"expected 2 <= n <= {MAX_N}, got {n}")
+    if not 2 <= n <= MAX_N_FUSED:
+        raise ValueError(f"expected 2 <= n <= {MAX_N_FUSED}, got {n}")
     padded = -(-n // 8) * 8
     params = struct.pack("<5q", n, count, n * n, n, 1)
     out = run(

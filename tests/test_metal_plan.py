@@ -1,6 +1,7 @@
-"""The launch planner of the fused Metal kernels (csrc/metal/plan.cpp), compiled
-on every platform: limits, grid coverage, and agreement with the .metal file,
-for exp(A) and for the Frechet kernel."""
+"""The launch planner of the Metal kernels (csrc/metal/plan.cpp), compiled on
+every platform: limits, grid coverage, and agreement with the .metal file,
+for exp(A) (the fused kernel to n = 32, the tiled one to 128) and for the
+Frechet kernel."""
 
 import itertools
 import pathlib
@@ -20,6 +21,7 @@ DTYPES = ["float32", "float16", "bfloat16"]
 
 # kernel: (largest n, floats per matrix slot as a multiple of P x P)
 KERNELS = {"matrix_exp_fused": (32, 1), "matrix_exp_frechet_fused": (24, 2)}
+TILED = range(33, 129)
 
 
 def instantiated_kernels(kernel):
@@ -58,6 +60,31 @@ def test_every_plan_is_within_the_limits_and_covers_the_batch(kernel):
         assert p["matrices_per_group"] <= count, case
 
 
+def test_every_tiled_plan_is_within_the_limits_and_covers_the_batch():
+    """One threadgroup per matrix at a time, at most 256 threadgroups (each
+    with its own slots in device memory), every simdgroup of it full."""
+    for dtype, n, count, max_threads in itertools.product(
+        DTYPES, TILED, [1, 2, 255, 256, 257, 1000], [32, 96, 256, 1024]
+    ):
+        p = plan(dtype, n, count, max_threads)
+        case = (dtype, n, count, max_threads, p)
+        assert p["kernel"] == f"matrix_exp_tiled_{dtype}", case
+        assert p["padded"] % 8 == 0 and n <= p["padded"] < n + 8, case
+        assert p["matrices_per_group"] == 1, case
+        assert p["threads_per_group"] % 32 == 0, case
+        assert 32 <= p["threads_per_group"] <= min(max_threads, 256), case
+        assert p["groups"] == min(count, 256), case
+        assert p["scratch_bytes"] == (32 + 2 * p["padded"]) * 4, case
+        assert p["slots_bytes"] == p["groups"] * 7 * p["padded"] ** 2 * 4, case
+
+
+def test_the_tiled_kernel_is_instantiated():
+    names = {plan(dtype, n, 5)["kernel"] for dtype in DTYPES for n in TILED}
+    types = re.findall(r"^instantiate_matrix_exp_tiled\((\w+), \w+\)", METAL, re.M)
+    assert re.search(r'host_name\("matrix_exp_tiled_" #tname\)', METAL)
+    assert names == {f"matrix_exp_tiled_{t}" for t in types}
+
+
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_every_planned_kernel_is_instantiated(kernel):
     largest, _ = KERNELS[kernel]
@@ -72,8 +99,8 @@ def test_every_planned_kernel_is_instantiated(kernel):
 
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_supported_sizes_and_dtypes(kernel):
-    largest, _ = KERNELS[kernel]
     frechet = kernel == "matrix_exp_frechet_fused"
+    largest = KERNELS[kernel][0] if frechet else TILED[-1]
     assert all(
         _ext._fused_supported(d, n, frechet=frechet) for d in DTYPES for n in range(1, largest + 1)
     )
@@ -103,3 +130,12 @@ def test_buffer_indices_agree_with_the_params_header():
     ]:
         assert f"{name}({header[index]})]]" in frechet, name
     assert f"scratch [[threadgroup({header['ScratchMemory']})]]" in frechet
+    tiled = re.search(r"void matrix_exp_tiled\((.*?)\) \{", METAL, re.S).group(1)
+    for name, index in [
+        ("in [[buffer", "InputBuffer"),
+        ("out [[buffer", "OutputBuffer"),
+        ("params [[buffer", "ParamsBuffer"),
+        ("slots [[buffer", "SlotsBuffer"),
+    ]:
+        assert f"{name}({header[index]})]]" in tiled, name
+    assert f"shared [[threadgroup({header['ScratchMemory']})]]" in tiled

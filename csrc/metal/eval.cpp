@@ -1,6 +1,7 @@
 // eval_gpu: MatrixExp runs the fused Metal kernel (metal/matrix_exp.metal) on
-// a (count, n, n) input, MatrixExpFrechet the fused Frechet kernel on two;
-// the ops (matrix_exp.cpp) send only what those kernels handle.
+// a (count, n, n) input (the tiled one for larger n), MatrixExpFrechet the
+// fused Frechet kernel on two; the ops (matrix_exp.cpp) send only what those
+// kernels handle.
 
 #include <stdexcept>
 
@@ -86,6 +87,16 @@ void MatrixExpPrimitive::eval_gpu(
         n, a.shape(0), e.strides()[0], e.strides()[1], e.strides()[2]};
     encoder.set_input_array(e, mp::kDirectionBuffer);
     encoder.set_bytes(e_params, mp::kDirectionParamsBuffer);
+  }
+  if (plan.slots_bytes > 0) { // the tiled kernel's slots, freed after it ran
+    mx::array slots(
+        {static_cast<int>(plan.slots_bytes / sizeof(float))},
+        mx::float32,
+        nullptr,
+        {});
+    slots.set_data(mx::allocator::malloc(slots.nbytes()));
+    encoder.set_output_array(slots, mp::kSlotsBuffer);
+    encoder.add_temporary(std::move(slots));
   }
   encoder.set_threadgroup_memory_length(plan.scratch_bytes, mp::kScratchMemory);
   encoder.dispatch_threadgroups(

@@ -16,9 +16,10 @@ namespace mlx_expm::metal {
 struct FusedPlan {
   std::string kernel; // host_name in matrix_exp.metal
   int padded; // P: n rounded up to a multiple of 8
-  int matrices_per_group; // one simdgroup per matrix
-  int threads_per_group; // 32 * matrices_per_group
+  int matrices_per_group; // fused: one simdgroup per matrix; tiled: 1
+  int threads_per_group; // fused: 32 * matrices_per_group
   size_t scratch_bytes; // threadgroup memory at kScratchMemory
+  size_t slots_bytes; // tiled: device memory at kSlotsBuffer; fused: 0
   int64_t groups; // threadgroups of the 1-D grid
   MatrixExpParams params; // set_bytes at kParamsBuffer
 };
@@ -27,16 +28,18 @@ struct FusedPlan {
 // "bfloat16"); other dtypes have no fused kernel.
 bool fused_dtype(const std::string& dtype);
 
-// True if the fused kernel (with `frechet`: the Frechet kernel) handles n x n
-// matrices of this dtype.
+// True if a kernel of ours handles n x n matrices of this dtype in one
+// dispatch on the GPU: exp(A) by the fused kernel (n <= kMaxPadded) or the
+// tiled one (n <= kMaxPaddedTiled); with `frechet`, L(A, E) by the Frechet
+// kernel (n <= kMaxPaddedFrechet).
 bool fused_supported(const std::string& dtype, int n, bool frechet = false);
 
 // The instantiation for this dtype and n ("matrix_exp_fused_float32_16",
-// "matrix_exp_frechet_fused_float32_16").
+// "matrix_exp_frechet_fused_float32_16", "matrix_exp_tiled_float32").
 std::string
 fused_kernel_name(const std::string& dtype, int n, bool frechet = false);
 
-// The launch of the fused kernel for `count` matrices of size n whose entry
+// The launch of the kernel for `count` matrices of size n whose entry
 // (b, i, j) is at b * batch_stride + i * row_stride + j * col_stride.
 // max_threads_per_group is the pipeline's maxTotalThreadsPerThreadgroup.
 // Requires fused_supported(dtype, n, frechet) and count >= 1. For the

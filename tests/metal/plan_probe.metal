@@ -16,8 +16,8 @@ template <int P>
     uint lane [[thread_index_in_simdgroup]]) {
   using namespace matrix_exp_kernel;
   const Workspace<P> ws{scratch, lane, int(params.n)};
-  load_matrix<float, P>(
-      in, params, matrix_exp_int64(group), ws.slot(ms::kA), lane);
+  load_matrix(
+      in, params, matrix_exp_int64(group), ws.slot(ms::kA), P, lane, 32u);
   ws.sync();
   ms::Norm<float> norm;
   int degree = 0;
