@@ -67,13 +67,12 @@ Taylor scheme [3]_, three products per product of exp(A); for higher
 derivatives, L is a block of the exponential of ``[[A, E], [0, A]]``
 [2]_. It also works under ``mx.vmap`` and ``mx.compile``.
 
-On a GPU stream, float32, float16 and bfloat16 matrices of n <= 128 run
-in Metal kernels on Apple silicon (M1 and later): fused in threadgroup
-memory up to n = 32, tiled with device memory above; their derivatives
-in a fused kernel for n <= 24; complex64 runs in the same kernels on its
-2n x 2n real embedding ([[Re, -Im], [Im, Re]]) for n <= 64 (derivatives
-n <= 12); everything else runs on the CPU kernels, in the same graph,
-without a host synchronisation.
+On a GPU stream, float32, float16 and bfloat16 matrices of n <= 128, and
+their derivatives, run in Metal kernels on Apple silicon (M1 and later):
+fused in threadgroup memory up to n = 32 (derivatives: 24), tiled with
+device memory above; complex64 runs in the same kernels on its 2n x 2n
+real embedding ([[Re, -Im], [Im, Re]]) for n <= 64; everything else runs
+on the CPU kernels, in the same graph, without a host synchronisation.
 
 References
 ----------
@@ -137,8 +136,9 @@ L is computed by differentiating every product and squaring of the
 scaling-and-squaring Taylor scheme of ``matrix_exp`` (Al-Mohy and Higham
 [1]_ do so for Pade approximants): the exact derivative of the
 approximant, at about three times the cost of exp(A). exp(A) is
-``matrix_exp(a)``. On a GPU stream, L runs in a fused Metal kernel for
-float32, float16 and bfloat16 with n <= 24, exp(A) as ``matrix_exp``.
+``matrix_exp(a)``. On a GPU stream, L runs in Metal kernels for float32,
+float16 and bfloat16 with n <= 128 (complex64: n <= 64), exp(A) as
+``matrix_exp``.
 Differentiable to any order, and usable under ``mx.vmap`` and
 ``mx.compile``.
 
@@ -198,12 +198,7 @@ True
       nb::arg(),
       "frechet"_a = false,
       "The launch plan of a fused Metal kernel (csrc/metal/plan.h).");
-  m.def(
-      "_fused_supported",
-      &mlx_expm::metal::fused_supported,
-      nb::arg(),
-      nb::arg(),
-      "frechet"_a = false);
+  m.def("_fused_supported", &mlx_expm::metal::fused_supported);
   m.def(
       "_fused_kernel_runs_here",
       &mlx_expm::fused_kernel_runs_here,

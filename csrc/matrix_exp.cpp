@@ -83,20 +83,21 @@ mx::Dtype result_dtype(const char* op, mx::Dtype in, const mx::Stream& s) {
 // - on a CPU stream, the CPU kernels (cpu/eval.cpp);
 // - on a GPU stream where a Metal kernel of ours applies (fused): that
 //   kernel, for exp(A) (fused to n = 32, tiled to 128) or (frechet) for
-//   L(A, E) (to n = 24); complex64 where the kernel takes its 2n x 2n real
-//   embedding (by_embedding);
-// - any other GPU case (larger n, complex64, a GPU below the Apple7 family,
+//   L(A, E) (fused to n = 24, tiled to 128); complex64 where the kernel takes
+//   its 2n x 2n real embedding (by_embedding);
+// - any other GPU case (n > 128, complex64 n > 64, a GPU below the Apple7
+// family,
 //   CUDA): the CPU kernels, as a node of the graph on MLX's default CPU
 //   stream. No host synchronisation, also under mx.compile and mx.vmap; on
 //   Apple silicon's unified memory no copy either.
-bool fused(mx::Dtype dtype, int n, const mx::Stream& s, bool frechet) {
+bool fused(mx::Dtype dtype, int n, const mx::Stream& s) {
   return s.device == mx::Device::gpu && fused_kernel_runs_here() &&
-      metal::fused_supported(kernel_dtype_name(dtype), n, frechet);
+      metal::fused_supported(kernel_dtype_name(dtype), n);
 }
 
 // complex64 on a GPU stream: through the real kernels, on the embedding.
-bool by_embedding(mx::Dtype dtype, int n, const mx::Stream& s, bool frechet) {
-  return dtype == mx::complex64 && fused(mx::float32, 2 * n, s, frechet);
+bool by_embedding(mx::Dtype dtype, int n, const mx::Stream& s) {
+  return dtype == mx::complex64 && fused(mx::float32, 2 * n, s);
 }
 
 mx::Stream cpu_stream_for(const mx::Stream& s) {
@@ -143,10 +144,10 @@ mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s) {
     return mx::zeros(x.shape(), x.dtype(), stream);
   }
   const int n = x.shape(-1);
-  if (by_embedding(x.dtype(), n, stream, false)) {
+  if (by_embedding(x.dtype(), n, stream)) {
     return matrix_exp_by_embedding(x, stream);
   }
-  if (fused(x.dtype(), n, stream, false)) { // the kernel takes (count, n, n)
+  if (fused(x.dtype(), n, stream)) { // the kernel takes (count, n, n)
     auto flat = mx::reshape(x, {-1, n, n}, stream);
     auto out = mx::array(
         flat.shape(),
@@ -177,10 +178,10 @@ mx::array matrix_exp_frechet(
     return mx::zeros(shape, dtype, stream);
   }
   const int n = a.shape(-1);
-  if (by_embedding(dtype, n, stream, true)) {
+  if (by_embedding(dtype, n, stream)) {
     return matrix_exp_frechet_by_embedding(inputs[0], inputs[1], stream);
   }
-  if (fused(dtype, n, stream, true)) { // the kernel takes (count, n, n) pairs
+  if (fused(dtype, n, stream)) { // the kernel takes (count, n, n) pairs
     std::vector<mx::array> flat = {
         mx::reshape(inputs[0], {-1, n, n}, stream),
         mx::reshape(inputs[1], {-1, n, n}, stream)};

@@ -75,7 +75,7 @@ template <typename T>
     uint lane [[thread_index_in_simdgroup]]) {
   using namespace matrix_exp_kernel;
   const int padded = (int(params.n) + mp::kTile - 1) / mp::kTile * mp::kTile;
-  const TiledWorkspace ws{
+  const TiledWorkspace<false> ws{
       slots + matrix_exp_int64(group) * ms::kNumSlots * padded * padded,
       shared,
       index,
@@ -87,6 +87,40 @@ template <typename T>
       padded};
   for (matrix_exp_int64 b = group; b < params.count; b += groups) {
     matrix_exp_tiled_one<T>(in, out, params, b, ws);
+  }
+}
+
+// As matrix_exp_tiled, for L(A, E) of each pair, on dual slots.
+template <typename T>
+[[kernel]] void matrix_exp_frechet_tiled(
+    device const T* in [[buffer(0)]],
+    device T* out [[buffer(1)]],
+    constant MatrixExpParams& params [[buffer(2)]],
+    device const T* direction [[buffer(3)]],
+    constant MatrixExpParams& direction_params [[buffer(4)]],
+    device float* slots [[buffer(5)]],
+    threadgroup float* shared [[threadgroup(0)]],
+    uint group [[threadgroup_position_in_grid]],
+    uint groups [[threadgroups_per_grid]],
+    uint index [[thread_index_in_threadgroup]],
+    uint threads [[threads_per_threadgroup]],
+    uint simd_group [[simdgroup_index_in_threadgroup]],
+    uint simd_groups [[simdgroups_per_threadgroup]],
+    uint lane [[thread_index_in_simdgroup]]) {
+  using namespace matrix_exp_kernel;
+  const int padded = (int(params.n) + mp::kTile - 1) / mp::kTile * mp::kTile;
+  const TiledWorkspace<true> ws{
+      slots + matrix_exp_int64(group) * 2 * ms::kNumSlots * padded * padded,
+      shared,
+      index,
+      threads,
+      simd_group,
+      simd_groups,
+      lane,
+      int(params.n),
+      padded};
+  for (matrix_exp_int64 b = group; b < params.count; b += groups) {
+    frechet_tiled_one<T>(in, direction, out, params, direction_params, b, ws);
   }
 }
 
@@ -126,3 +160,11 @@ instantiate_matrix_exp_frechet_fused_sizes(bfloat16, bfloat)
 instantiate_matrix_exp_tiled(float32, float)
 instantiate_matrix_exp_tiled(float16, half)
 instantiate_matrix_exp_tiled(bfloat16, bfloat)
+
+#define instantiate_matrix_exp_frechet_tiled(tname, type)                  \
+  template [[host_name("matrix_exp_frechet_tiled_" #tname)]] [[kernel]]    \
+  decltype(matrix_exp_frechet_tiled<type>) matrix_exp_frechet_tiled<type>;
+
+instantiate_matrix_exp_frechet_tiled(float32, float)
+instantiate_matrix_exp_frechet_tiled(float16, half)
+instantiate_matrix_exp_frechet_tiled(bfloat16, bfloat)

@@ -39,9 +39,9 @@ MATRIX_EXP_CONSTANT int kSlotsBuffer = 5;
 MATRIX_EXP_CONSTANT int kTile = 8;
 MATRIX_EXP_CONSTANT int kMaxPadded = 32;
 MATRIX_EXP_CONSTANT int kMaxPaddedFrechet = 24;
-// Above kMaxPadded the tiled kernel keeps the slots in device memory, one
-// threadgroup per matrix, up to kMaxPaddedTiled (beyond, the CPU kernels with
-// BLAS); see matrix_exp_tiled.h.
+// Above kMaxPadded (kMaxPaddedFrechet for L) the tiled kernels keep the slots
+// in device memory, one threadgroup per matrix, up to kMaxPaddedTiled
+// (beyond, the CPU kernels with BLAS); see matrix_exp_tiled.h.
 MATRIX_EXP_CONSTANT int kMaxPaddedTiled = 128;
 MATRIX_EXP_CONSTANT int kMaxSimdgroups = 32; // 1024 threads
 MATRIX_EXP_CONSTANT int kSimdWidth = 32;

@@ -1,6 +1,7 @@
-// Device functions of the tiled kernel (matrix_exp.metal, matrix_exp_tiled):
-// exp(A) for kMaxPadded < n <= kMaxPaddedTiled, where a matrix's slots no
-// longer fit in threadgroup memory.
+// Device functions of the tiled kernels (matrix_exp.metal, matrix_exp_tiled
+// and matrix_exp_frechet_tiled): exp(A) for kMaxPadded < n <= kMaxPaddedTiled,
+// L(A, E) for kMaxPaddedFrechet < n <= kMaxPaddedTiled, where a matrix's
+// slots no longer fit in threadgroup memory.
 //
 // One threadgroup computes one matrix at a time (then the next of its share
 // of the batch): its kNumSlots slots of P x P floats (P = n rounded up to a
@@ -12,7 +13,8 @@
 // threadgroup through threadgroup memory and read back by every thread: all
 // control flow of the scheme (matrix_exp_scheme.h) depends on them only, so
 // it is uniform across the threadgroup, whose every thread reaches every
-// threadgroup_barrier. Zero padding as in matrix_exp.h.
+// threadgroup_barrier. Zero padding and dual slots (X, then dX) as in
+// matrix_exp.h.
 
 #pragma once
 
@@ -28,10 +30,11 @@ inline int tiled_shared_floats(int padded) {
 
 // One threadgroup's slots in device memory: the algebra of
 // matrix_exp_scheme.h. Every operation ends with a threadgroup barrier.
+template <bool Dual = false>
 struct TiledWorkspace {
   typedef float real;
 
-  device float* base; // kNumSlots * P * P floats
+  device float* base; // kNumSlots * slot_floats() floats
   threadgroup float* shared; // tiled_shared_floats(P)
   uint index; // of this thread in the threadgroup
   uint threads; // threads of the threadgroup, a multiple of 32
@@ -45,8 +48,19 @@ struct TiledWorkspace {
     return size;
   }
 
+  // Floats per slot: X, and dX when dual.
+  int slot_floats() const thread {
+    return (Dual ? 2 : 1) * P * P;
+  }
+
+  // X of slot s.
   device float* slot(int s) const thread {
-    return base + s * P * P;
+    return base + s * slot_floats();
+  }
+
+  // dX of slot s (dual workspaces only).
+  device float* derivative(int s) const thread {
+    return slot(s) + P * P;
   }
 
   void sync() const thread {
@@ -69,11 +83,16 @@ struct TiledWorkspace {
     return r;
   }
 
-  // d = x y, or d += x y; d differs from x and y.
-  void product(int d, int x, int y, bool accumulate) const thread {
-    device float* c = slot(d);
-    device const float* a = slot(x);
-    device const float* b = slot(y);
+  // c = a b (+ a2 b2 if `second`), or c += ..., over the 8 x 8 tiles of c
+  // dealt to this simdgroup, each accumulated in registers and stored once.
+  void tile_products(
+      device float* c,
+      device const float* a,
+      device const float* b,
+      device const float* a2,
+      device const float* b2,
+      bool second,
+      bool accumulate) const thread {
     const int tiles = P / mp::kTile;
     for (int t = int(simd_group); t < tiles * tiles; t += int(simd_groups)) {
       const int ti = (t / tiles) * mp::kTile;
@@ -89,8 +108,30 @@ struct TiledWorkspace {
         simdgroup_load(left, a + ti * P + tk, P);
         simdgroup_load(right, b + tk * P + tj, P);
         simdgroup_multiply_accumulate(acc, left, right, acc);
+        if (second) {
+          simdgroup_load(left, a2 + ti * P + tk, P);
+          simdgroup_load(right, b2 + tk * P + tj, P);
+          simdgroup_multiply_accumulate(acc, left, right, acc);
+        }
       }
       simdgroup_store(acc, c + ti * P + tj, P);
+    }
+  }
+
+  // d = x y, or d += x y; d differs from x and y. Dual: also dD (+)= X dY +
+  // dX Y.
+  void product(int d, int x, int y, bool accumulate) const thread {
+    tile_products(
+        slot(d), slot(x), slot(y), slot(x), slot(y), false, accumulate);
+    if (Dual) {
+      tile_products(
+          derivative(d),
+          slot(x),
+          derivative(y),
+          derivative(x),
+          slot(y),
+          true,
+          accumulate);
     }
     sync();
   }
@@ -111,12 +152,12 @@ struct TiledWorkspace {
       thread const int* x,
       int k) const thread {
     device float* out = slot(d);
-    for (uint e = index; e < uint(P * P); e += threads) {
+    for (uint e = index; e < uint(slot_floats()); e += threads) {
       float v = c[0] * slot(x[0])[e];
       for (int j = 1; j < k; ++j) {
         v = fma(c[j], slot(x[j])[e], v);
       }
-      if (e / uint(P) == e % uint(P)) {
+      if (e < uint(P * P) && e / uint(P) == e % uint(P)) { // X's diagonal
         v += c_identity;
       }
       out[e] = v;
@@ -128,13 +169,13 @@ struct TiledWorkspace {
   void add_scaled(int d, float c, int x) const thread {
     device float* out = slot(d);
     device const float* in = slot(x);
-    for (uint e = index; e < uint(P * P); e += threads) {
+    for (uint e = index; e < uint(slot_floats()); e += threads) {
       out[e] = fma(c, in[e], out[e]);
     }
     sync();
   }
 
-  // d += c I
+  // d += c I (X only)
   void add_identity(int d, float c) const thread {
     device float* out = slot(d);
     for (uint i = index; i < uint(P); i += threads) {
@@ -148,7 +189,7 @@ struct TiledWorkspace {
     device float* out = slot(d);
     for (; k != 0;) {
       const int step = k > 0 ? min(k, 64) : max(k, -64);
-      for (uint e = index; e < uint(P * P); e += threads) {
+      for (uint e = index; e < uint(slot_floats()); e += threads) {
         out[e] = scale_by_pow2(out[e], step);
       }
       k -= step;
@@ -156,7 +197,7 @@ struct TiledWorkspace {
     sync();
   }
 
-  // max_j sum_i |d_ij| 2^-halvings, the same on every thread (thread j sums
+  // max_j sum_i |X_ij| 2^-halvings, the same on every thread (thread j sums
   // column j, from row 0 down); NaN if an entry is NaN.
   float norm1(int d, int halvings) const thread {
     device const float* x = slot(d);
@@ -216,6 +257,9 @@ struct TiledWorkspace {
   void exp_scalar(int d) const thread {
     if (index == 0) {
       slot(d)[0] = precise::exp(slot(d)[0]);
+      if (Dual) {
+        derivative(d)[0] *= slot(d)[0];
+      }
     }
     sync();
   }
@@ -229,7 +273,7 @@ void matrix_exp_tiled_one(
     device T* out,
     constant MatrixExpParams& params,
     matrix_exp_int64 b,
-    thread const TiledWorkspace& ws) {
+    thread const TiledWorkspace<false>& ws) {
   load_matrix(in, params, b, ws.slot(ms::kA), ws.P, ws.index, ws.threads);
   ws.sync();
   const int slot = ms::run_scheme(ws);
@@ -243,6 +287,34 @@ void matrix_exp_tiled_one(
       ws.index,
       ws.threads);
   ws.sync(); // the next matrix's load writes the slots this store reads
+}
+
+// L(A, E) of pair b of the batch by the threadgroup: the dual scheme, as
+// frechet_one in matrix_exp.h.
+template <typename T>
+void frechet_tiled_one(
+    device const T* a,
+    device const T* e,
+    device T* out,
+    constant MatrixExpParams& a_params,
+    constant MatrixExpParams& e_params,
+    matrix_exp_int64 b,
+    thread const TiledWorkspace<true>& ws) {
+  load_matrix(a, a_params, b, ws.slot(ms::kA), ws.P, ws.index, ws.threads);
+  load_matrix(
+      e, e_params, b, ws.derivative(ms::kA), ws.P, ws.index, ws.threads);
+  ws.sync();
+  const int slot = ms::run_scheme(ws);
+  store_matrix(
+      ws.derivative(slot < 0 ? ms::kA : slot),
+      slot < 0,
+      out,
+      ws.n(),
+      ws.P,
+      b,
+      ws.index,
+      ws.threads);
+  ws.sync(); // the next pair's load writes the slots this store reads
 }
 
 } // namespace matrix_exp_kernel

@@ -46,7 +46,8 @@ PLAN_PROBE = ROOT / "tests" / "metal" / "plan_probe.metal"
 INCLUDE = ROOT / "metal"
 MAX_N_FUSED = 32  # matrix_exp_params.h: kMaxPadded
 MAX_N = 128  # kMaxPaddedTiled: the tiled kernel above MAX_N_FUSED
-MAX_N_FRECHET = 24  # kMaxPaddedFrechet
+MAX_N_FRECHET_FUSED = 24  # kMaxPaddedFrechet
+MAX_N_FRECHET = 128  # kMaxPaddedTiled: the tiled Frechet kernel above
 
 _NAMES = {np.dtype(np.float32): "float32", np.dtype(np.float16): "float16"}
 
@@ -159,8 +160,9 @@ def frechet(
     seed: int = 0,
 ) -> np.ndarray:
     """L(A, E) of each pair of matrices of a and e ((..., n, n), the same
-    shape and dtype, n <= 24), computed by the fused Frechet kernel on the
-    emulator, each read in place with its own strides. Arguments as for
+    shape and dtype, n <= 128), computed on the emulator by the kernel
+    eval_gpu launches (the fused Frechet kernel to n = 24, the tiled one
+    above), each read in place with its own strides. Arguments as for
     matrix_exp."""
     a, e = np.asarray(a), np.asarray(e)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2] or not 1 <= a.shape[-1] <= MAX_N_FRECHET:
@@ -179,16 +181,19 @@ def frechet(
     memory_a, strides_a = _memory_and_strides(data_a)
     memory_e, strides_e = _memory_and_strides(data_e)
     p = plan(name, n, count, strides_a, max_threads, frechet=True)
+    buffers = {
+        0: memory_a,
+        1: np.zeros((count, n, n), data_a.dtype),
+        2: struct.pack("<5q", n, count, *strides_a),
+        3: memory_e,
+        4: struct.pack("<5q", n, count, *strides_e),
+    }
+    if p["slots_bytes"]:
+        buffers[5] = np.zeros(p["slots_bytes"] // 4, np.float32)
     out = run(
         SOURCE,
         p["kernel"],
-        {
-            0: memory_a,
-            1: np.zeros((count, n, n), data_a.dtype),
-            2: struct.pack("<5q", n, count, *strides_a),
-            3: memory_e,
-            4: struct.pack("<5q", n, count, *strides_e),
-        },
+        buffers,
         {0: p["scratch_bytes"]},
         groups=(p["groups"], 1, 1),
         threads=(p["threads_per_group"], 1, 1),

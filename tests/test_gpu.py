@@ -1,6 +1,6 @@
-"""On the GPU (Apple silicon, MLX's Metal backend): the fused kernels (exp for
-n <= 32, the derivative for n <= 24) and the CPU kernels beyond, against the
-CPU primitive on the shared samples and against the 60-digit references. Skipped where MLX's GPU
+"""On the GPU (Apple silicon, MLX's Metal backend): the Metal kernels (exp and
+its derivative for n <= 128) and the CPU kernels beyond, against the CPU
+primitive on the shared samples and against the 60-digit references. Skipped where MLX's GPU
 does not compute (gpu_problem: no Metal backend, as on Linux, or a GPU that
 fails a tiny product); the macOS workflow runs them (.github/workflows/macos.yml).
 mx.metal.is_available() alone proves nothing: it is true in every Metal build,
@@ -121,10 +121,10 @@ def test_transforms_on_the_gpu(n):
     assert np.allclose(np.array(ours), np.array(theirs), rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("n", [1, 3, 16, 24, 25, 40])
+@pytest.mark.parametrize("n", [1, 3, 16, 24, 25, 40, 128, 129])
 def test_frechet_on_the_gpu(n):
     """Both results against the CPU's: L from the fused Frechet kernel while
-    n <= 24, else from the CPU kernels."""
+    n <= 24, the tiled one to n = 128, else from the CPU kernels."""
     a = random_matrices((3, n, n), 2.0, mx.float32, 9)
     e = random_matrices((3, n, n), 1.0, mx.float32, 10)
     ours = frechet(a, e, stream=mx.gpu)

@@ -1,6 +1,7 @@
-"""The fused Frechet kernel (metal/matrix_exp.metal, matrix_exp_frechet_fused),
-compiled from the unchanged source as C++ and run on the CPU by the emulator
-(tools/mtlemu), launched through the same planner as eval_gpu. Judged like
+"""The fused Frechet kernel (metal/matrix_exp.metal, matrix_exp_frechet_fused,
+n <= 24; tests/test_metal_tiled.py has the tiled one above), compiled from the
+unchanged source as C++ and run on the CPU by the emulator (tools/mtlemu),
+launched through the same planner as eval_gpu. Judged like
 the CPU's derivatives: against the 60-digit Frechet references, against the
 float64 CPU derivative (itself checked against those references) for every
 n up to the kernel's limit, and bit for bit against itself across
@@ -12,7 +13,7 @@ import pytest
 
 import metal_emulator
 from accuracy import references, tolerance
-from metal_emulator import MAX_N_FRECHET
+from metal_emulator import MAX_N_FRECHET_FUSED
 from metal_emulator import frechet as emulated
 from mlx_expm_ext import _ext, matrix_exp
 from reference import relative_error
@@ -62,7 +63,7 @@ def test_against_the_references(name):
     assert err <= tolerance("float32", float(refs[f"{name}/cond"]), 2 * a.shape[0])
 
 
-@pytest.mark.parametrize("n", range(1, MAX_N_FRECHET + 1))
+@pytest.mark.parametrize("n", range(1, MAX_N_FRECHET_FUSED + 1))
 def test_every_size_against_the_float64_cpu(n):
     """Mixed norms in one batch, each pair its own plan: within the float32
     tolerance of the derivative (kappa <~ ||A||_1 for these matrices)."""
@@ -161,7 +162,7 @@ def test_every_plannable_kernel_is_instantiated():
     planned = {
         _ext._fused_plan(dtype, n, 3, n * n, n, 1, 1024, frechet=True)["kernel"]
         for dtype in ("float32", "float16", "bfloat16")
-        for n in range(1, MAX_N_FRECHET + 1)
+        for n in range(1, MAX_N_FRECHET_FUSED + 1)
     }
     assert planned == {k for k in library.kernels if k.startswith("matrix_exp_frechet_fused_")}
 

@@ -60,29 +60,35 @@ def test_every_plan_is_within_the_limits_and_covers_the_batch(kernel):
         assert p["matrices_per_group"] <= count, case
 
 
-def test_every_tiled_plan_is_within_the_limits_and_covers_the_batch():
+@pytest.mark.parametrize("frechet", [False, True])
+def test_every_tiled_plan_is_within_the_limits_and_covers_the_batch(frechet):
     """One threadgroup per matrix at a time, at most 256 threadgroups (each
-    with its own slots in device memory), every simdgroup of it full."""
+    with its own slots in device memory, dual for L), every simdgroup full."""
+    kernel = "matrix_exp_frechet_tiled" if frechet else "matrix_exp_tiled"
+    parts = 2 if frechet else 1
+    sizes = range(25, 129) if frechet else TILED
     for dtype, n, count, max_threads in itertools.product(
-        DTYPES, TILED, [1, 2, 255, 256, 257, 1000], [32, 96, 256, 1024]
+        DTYPES, sizes, [1, 2, 255, 256, 257, 1000], [32, 96, 256, 1024]
     ):
-        p = plan(dtype, n, count, max_threads)
+        p = plan(dtype, n, count, max_threads, frechet)
         case = (dtype, n, count, max_threads, p)
-        assert p["kernel"] == f"matrix_exp_tiled_{dtype}", case
+        assert p["kernel"] == f"{kernel}_{dtype}", case
         assert p["padded"] % 8 == 0 and n <= p["padded"] < n + 8, case
         assert p["matrices_per_group"] == 1, case
         assert p["threads_per_group"] % 32 == 0, case
         assert 32 <= p["threads_per_group"] <= min(max_threads, 256), case
         assert p["groups"] == min(count, 256), case
         assert p["scratch_bytes"] == (32 + 2 * p["padded"]) * 4, case
-        assert p["slots_bytes"] == p["groups"] * 7 * p["padded"] ** 2 * 4, case
+        assert p["slots_bytes"] == p["groups"] * parts * 7 * p["padded"] ** 2 * 4, case
 
 
-def test_the_tiled_kernel_is_instantiated():
-    names = {plan(dtype, n, 5)["kernel"] for dtype in DTYPES for n in TILED}
-    types = re.findall(r"^instantiate_matrix_exp_tiled\((\w+), \w+\)", METAL, re.M)
-    assert re.search(r'host_name\("matrix_exp_tiled_" #tname\)', METAL)
-    assert names == {f"matrix_exp_tiled_{t}" for t in types}
+@pytest.mark.parametrize("kernel", ["matrix_exp_tiled", "matrix_exp_frechet_tiled"])
+def test_the_tiled_kernels_are_instantiated(kernel):
+    frechet = kernel == "matrix_exp_frechet_tiled"
+    names = {plan(dtype, n, 5, frechet=frechet)["kernel"] for dtype in DTYPES for n in TILED}
+    types = re.findall(rf"^instantiate_{kernel}\((\w+), \w+\)", METAL, re.M)
+    assert re.search(rf'host_name\("{kernel}_" #tname\)', METAL)
+    assert names == {f"{kernel}_{t}" for t in types}
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -93,20 +99,18 @@ def test_every_planned_kernel_is_instantiated(kernel):
         plan(dtype, n, 5, frechet=frechet)["kernel"]
         for dtype in DTYPES
         for n in range(1, largest + 1)
-    }
+    }  # the fused kernels' sizes
     assert names == instantiated_kernels(kernel)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_supported_sizes_and_dtypes(kernel):
     frechet = kernel == "matrix_exp_frechet_fused"
-    largest = KERNELS[kernel][0] if frechet else TILED[-1]
-    assert all(
-        _ext._fused_supported(d, n, frechet=frechet) for d in DTYPES for n in range(1, largest + 1)
-    )
-    assert not _ext._fused_supported("float32", largest + 1, frechet=frechet)
-    assert not _ext._fused_supported("complex64", 4, frechet=frechet)
-    assert not _ext._fused_supported("float64", 4, frechet=frechet)
+    largest = TILED[-1]  # the tiled kernels take over from the fused ones
+    assert all(_ext._fused_supported(d, n) for d in DTYPES for n in range(1, largest + 1))
+    assert not _ext._fused_supported("float32", largest + 1)
+    assert not _ext._fused_supported("complex64", 4)
+    assert not _ext._fused_supported("float64", 4)
     with pytest.raises(ValueError):
         plan("float32", largest + 1, 1, frechet=frechet)
 
@@ -130,12 +134,19 @@ def test_buffer_indices_agree_with_the_params_header():
     ]:
         assert f"{name}({header[index]})]]" in frechet, name
     assert f"scratch [[threadgroup({header['ScratchMemory']})]]" in frechet
-    tiled = re.search(r"void matrix_exp_tiled\((.*?)\) \{", METAL, re.S).group(1)
-    for name, index in [
-        ("in [[buffer", "InputBuffer"),
-        ("out [[buffer", "OutputBuffer"),
-        ("params [[buffer", "ParamsBuffer"),
-        ("slots [[buffer", "SlotsBuffer"),
-    ]:
-        assert f"{name}({header[index]})]]" in tiled, name
-    assert f"shared [[threadgroup({header['ScratchMemory']})]]" in tiled
+    for kernel in ("matrix_exp_tiled", "matrix_exp_frechet_tiled"):
+        tiled = re.search(rf"void {kernel}\((.*?)\) \{{", METAL, re.S).group(1)
+        buffers = [
+            ("in [[buffer", "InputBuffer"),
+            ("out [[buffer", "OutputBuffer"),
+            ("params [[buffer", "ParamsBuffer"),
+            ("slots [[buffer", "SlotsBuffer"),
+        ]
+        if kernel == "matrix_exp_frechet_tiled":
+            buffers += [
+                ("direction [[buffer", "DirectionBuffer"),
+                ("direction_params [[buffer", "DirectionParamsBuffer"),
+            ]
+        for name, index in buffers:
+            assert f"{name}({header[index]})]]" in tiled, (kernel, name)
+        assert f"shared [[threadgroup({header['ScratchMemory']})]]" in tiled

@@ -1,7 +1,8 @@
-"""The tiled Metal kernel (metal/matrix_exp_tiled.h, matrix_exp_tiled): exp for
-32 < n <= 128 with one threadgroup per matrix and the slots in device memory,
-compiled from the unchanged source and run by the emulator (tools/mtlemu)
-through the same planner as eval_gpu. Judged against the float64 CPU kernels
+"""The tiled Metal kernels (metal/matrix_exp_tiled.h): exp for 32 < n <= 128
+(matrix_exp_tiled) and L(A, E) for 24 < n <= 128 (matrix_exp_frechet_tiled),
+one threadgroup per matrix and the slots in device memory, compiled from the
+unchanged source and run by the emulator (tools/mtlemu) through the same
+planner as eval_gpu. Judged against the float64 CPU kernels
 (themselves checked against the 60-digit references), and bit for bit
 against itself across threadgroup sizes, thread orders and layouts."""
 
@@ -12,6 +13,7 @@ import scipy.linalg
 
 import metal_emulator
 from accuracy import tolerance
+from metal_emulator import frechet as emulated_frechet
 from metal_emulator import matrix_exp as emulated
 from mlx_expm_ext import _ext, matrix_exp
 from samples import MIXED_NORMS
@@ -35,6 +37,13 @@ def random_batch(count, n, norms, seed, dtype=np.float32):
 def cpu_float64(a):
     x = mx.array(a.astype(np.float64), dtype=mx.float64)
     return np.array(matrix_exp(x, stream=mx.cpu))
+
+
+def cpu_frechet_float64(a, e):
+    x = mx.array(a.astype(np.float64), dtype=mx.float64)
+    d = mx.array(e.astype(np.float64), dtype=mx.float64)
+    _, (jvp,) = mx.jvp(lambda y: matrix_exp(y, stream=mx.cpu), [x], [d])
+    return np.array(jvp)
 
 
 def normwise(ours, exact):
@@ -136,9 +145,48 @@ def test_gcc_build_agrees():
     assert np.array_equal(emulated(a, compiler="gcc"), emulated(a))
 
 
+@pytest.mark.parametrize("n", [25, 32, 33, 64, 127, 128])
+def test_frechet_against_the_float64_cpu(n):
+    """L(A, E) on dual slots (X, then dX) in device memory: within the
+    float32 tolerance of the derivative, for mixed norms in one batch."""
+    norms = NORMS[::2]
+    a = random_batch(len(norms), n, norms, 30 + n)
+    e = random_batch(len(norms), n, [1.0] * len(norms), 40 + n)
+    assert _ext._fused_plan("float32", n, len(a), n * n, n, 1, 1024, frechet=True)["kernel"] == (
+        "matrix_exp_frechet_tiled_float32"
+    )
+    err = normwise(emulated_frechet(a, e).astype(np.float64), cpu_frechet_float64(a, e))
+    assert np.all(err <= [tolerance("float32", max(v, 1.0), 2 * n) for v in norms]), err
+
+
+@pytest.mark.parametrize("max_threads", [32, 1024])
+def test_frechet_threadgroup_sizes_give_the_same_bits(max_threads):
+    a = random_batch(2, 40, [0.5, 30.0], 50)
+    e = random_batch(2, 40, [1.0, 1.0], 51)
+    assert np.array_equal(emulated_frechet(a, e, max_threads=max_threads), emulated_frechet(a, e))
+
+
+def test_frechet_nonfinite_entry_spoils_its_pair_only():
+    a = random_batch(3, 33, [0.5, 2.0, 9.0], 52)
+    e = random_batch(3, 33, [1.0] * 3, 53)
+    clean = emulated_frechet(a, e)
+    a[1, 4, 7] = np.nan
+    out = emulated_frechet(a, e)
+    assert np.isnan(out[1]).all()
+    assert np.array_equal(out[[0, 2]], clean[[0, 2]])
+
+
 @pytest.mark.tsan
 def test_no_data_race_under_thread_sanitizer():
     """Every hand-off between threads, through device and threadgroup
     memory, is ordered by a barrier."""
     a = random_batch(2, 40, [0.3, 30.0], 19)
     assert np.array_equal(emulated(a, sanitizer="thread", max_threads=64), emulated(a))
+
+
+@pytest.mark.tsan
+def test_no_data_race_in_the_frechet_kernel_under_thread_sanitizer():
+    a = random_batch(2, 32, [0.3, 30.0], 54)
+    e = random_batch(2, 32, [1.0, 1.0], 55)
+    out = emulated_frechet(a, e, sanitizer="thread", max_threads=64)
+    assert np.array_equal(out, emulated_frechet(a, e))

@@ -30,20 +30,26 @@ int padded_size(int n) {
   return (n + mp::kTile - 1) / mp::kTile * mp::kTile;
 }
 
+// Whether n x n matrices take a tiled kernel (slots in device memory).
+bool tiled(int n, bool frechet) {
+  return n > (frechet ? mp::kMaxPaddedFrechet : mp::kMaxPadded);
+}
+
 } // namespace
 
 bool fused_dtype(const std::string& dtype) {
   return dtype == "float32" || dtype == "float16" || dtype == "bfloat16";
 }
 
-bool fused_supported(const std::string& dtype, int n, bool frechet) {
-  return fused_dtype(dtype) && n >= 1 &&
-      n <= (frechet ? mp::kMaxPaddedFrechet : mp::kMaxPaddedTiled);
+bool fused_supported(const std::string& dtype, int n) {
+  return fused_dtype(dtype) && n >= 1 && n <= mp::kMaxPaddedTiled;
 }
 
 std::string fused_kernel_name(const std::string& dtype, int n, bool frechet) {
-  if (!frechet && n > mp::kMaxPadded) {
-    return "matrix_exp_tiled_" + dtype;
+  if (tiled(n, frechet)) {
+    return std::string(
+               frechet ? "matrix_exp_frechet_tiled_" : "matrix_exp_tiled_") +
+        dtype;
   }
   return std::string(
              frechet ? "matrix_exp_frechet_fused_" : "matrix_exp_fused_") +
@@ -59,7 +65,7 @@ FusedPlan plan_fused(
     int64_t col_stride,
     int max_threads_per_group,
     bool frechet) {
-  if (!fused_supported(dtype, n, frechet) || count < 1) {
+  if (!fused_supported(dtype, n) || count < 1) {
     throw std::invalid_argument(
         "[matrix_exp] No fused kernel for this dtype and size.");
   }
@@ -68,13 +74,13 @@ FusedPlan plan_fused(
   plan.kernel = fused_kernel_name(dtype, n, frechet);
   plan.padded = padded;
   plan.params = MatrixExpParams{n, count, batch_stride, row_stride, col_stride};
-  if (!frechet && n > mp::kMaxPadded) { // the tiled kernel
+  if (tiled(n, frechet)) {
     plan.matrices_per_group = 1;
     plan.threads_per_group = std::min(
         kTiledThreads, max_threads_per_group / mp::kSimdWidth * mp::kSimdWidth);
     plan.scratch_bytes = sizeof(float) * (mp::kMaxSimdgroups + 2 * padded);
     plan.groups = std::min(count, kMaxTiledGroups);
-    plan.slots_bytes = sizeof(float) * plan.groups *
+    plan.slots_bytes = sizeof(float) * plan.groups * (frechet ? 2 : 1) *
         matrix_exp_scheme::kNumSlots * padded * padded;
     if (plan.threads_per_group < mp::kSimdWidth) {
       throw std::logic_error(

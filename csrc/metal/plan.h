@@ -28,21 +28,22 @@ struct FusedPlan {
 // "bfloat16"); other dtypes have no fused kernel.
 bool fused_dtype(const std::string& dtype);
 
-// True if a kernel of ours handles n x n matrices of this dtype in one
-// dispatch on the GPU: exp(A) by the fused kernel (n <= kMaxPadded) or the
-// tiled one (n <= kMaxPaddedTiled); with `frechet`, L(A, E) by the Frechet
-// kernel (n <= kMaxPaddedFrechet).
-bool fused_supported(const std::string& dtype, int n, bool frechet = false);
+// True if kernels of ours handle n x n matrices of this dtype in one
+// dispatch on the GPU (n <= kMaxPaddedTiled): exp(A) by the fused kernel
+// (n <= kMaxPadded) or the tiled one; L(A, E) by the fused Frechet kernel
+// (n <= kMaxPaddedFrechet) or the tiled one.
+bool fused_supported(const std::string& dtype, int n);
 
 // The instantiation for this dtype and n ("matrix_exp_fused_float32_16",
-// "matrix_exp_frechet_fused_float32_16", "matrix_exp_tiled_float32").
+// "matrix_exp_frechet_fused_float32_16", "matrix_exp_tiled_float32",
+// "matrix_exp_frechet_tiled_float32").
 std::string
 fused_kernel_name(const std::string& dtype, int n, bool frechet = false);
 
 // The launch of the kernel for `count` matrices of size n whose entry
 // (b, i, j) is at b * batch_stride + i * row_stride + j * col_stride.
 // max_threads_per_group is the pipeline's maxTotalThreadsPerThreadgroup.
-// Requires fused_supported(dtype, n, frechet) and count >= 1. For the
+// Requires fused_supported(dtype, n) and count >= 1. For the
 // Frechet kernel, params is A's layout; E's is set apart.
 FusedPlan plan_fused(
     const std::string& dtype,
