@@ -86,9 +86,8 @@ mx::Dtype result_dtype(const char* op, mx::Dtype in, const mx::Stream& s) {
 //   L(A, E) (fused to n = 24, tiled to 128); complex64 where the kernel takes
 //   its 2n x 2n real embedding (by_embedding);
 // - any other GPU case (n > 128, complex64 n > 64, a GPU below the Apple7
-// family,
-//   CUDA): the CPU kernels, as a node of the graph on MLX's default CPU
-//   stream. No host synchronisation, also under mx.compile and mx.vmap; on
+//   family, CUDA): the CPU kernels, as a node of the graph on MLX's default
+//   CPU stream. No host synchronisation, also under mx.compile and mx.vmap; on
 //   Apple silicon's unified memory no copy either.
 bool fused(mx::Dtype dtype, int n, const mx::Stream& s) {
   return s.device == mx::Device::gpu && fused_kernel_runs_here() &&
