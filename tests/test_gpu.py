@@ -133,3 +133,55 @@ def test_frechet_on_the_gpu(n):
         x, y = np.array(x), np.array(y)
         err = np.abs(x - y).sum(-2).max(-1) / np.abs(y).sum(-2).max(-1)
         assert np.all(err <= 2 * tolerance("float32", 4.0, 2 * n))
+
+
+def _every_transform(x, g, stream):
+    """exp, jvp, vjp, compiled grad and vmap of matrix_exp on `stream`, and
+    frechet's L."""
+
+    def f(y):
+        return matrix_exp(y, stream=stream)
+
+    def loss(y):
+        return (f(y) * mx.stop_gradient(g)).sum().real
+
+    return [
+        f(x),
+        mx.jvp(f, [x], [g])[1][0],
+        mx.vjp(f, [x], [g])[1][0],
+        mx.compile(mx.grad(loss))(x),
+        mx.vmap(f)(x),
+        frechet(x, g, stream=stream)[1],
+    ]
+
+
+ON_THE_GPU = [(mx.float32, n) for n in (3, 24, 25, 32, 33, 64, 128)] + [
+    (mx.complex64, n) for n in (3, 12, 64)
+]
+BEYOND = [(mx.float32, 129), (mx.complex64, 65)]
+
+
+@pytest.mark.skipif(not _ext._fused_kernel_runs_here(), reason="this GPU does not run our kernels")
+@pytest.mark.parametrize("dtype,n", ON_THE_GPU, ids=str)
+def test_routing_within_the_limits_every_transform_runs_on_the_gpu(dtype, n):
+    """The routing, observed: each output differs from the CPU kernels' in
+    its last bits (another machine's arithmetic computed it) while agreeing
+    to the tolerance; a silent CPU fallback would give the CPU's bits."""
+    x = random_matrices((2, n, n), 2.0, dtype, n)
+    g = random_matrices((2, n, n), 1.0, dtype, n + 1)
+    gpu_out, cpu_out = _every_transform(x, g, mx.gpu), _every_transform(x, g, mx.cpu)
+    for i, (ours, theirs) in enumerate(zip(gpu_out, cpu_out)):
+        assert not mx.array_equal(ours, theirs).item(), i
+        ours, theirs = np.array(ours), np.array(theirs)
+        err = np.abs(ours - theirs).sum(-2).max(-1) / np.abs(theirs).sum(-2).max(-1)
+        assert np.all(err <= 2 * tolerance(NAMES[dtype], 4.0, 2 * n)), (i, err)
+
+
+@pytest.mark.parametrize("dtype,n", BEYOND, ids=str)
+def test_routing_beyond_the_limits_the_cpu_kernels_compute(dtype, n):
+    """Past the GPU kernels' limits the CPU kernels run, in the same graph:
+    the CPU's bits exactly."""
+    x = random_matrices((1, n, n), 2.0, dtype, n)
+    g = random_matrices((1, n, n), 1.0, dtype, n + 1)
+    for ours, theirs in zip(_every_transform(x, g, mx.gpu), _every_transform(x, g, mx.cpu)):
+        assert mx.array_equal(ours, theirs).item()
