@@ -39,6 +39,10 @@
 
 MLX_EXPM_CPU_BEGIN
 
+// Internal linkage, as the scheme whose plans the driver keeps
+// (metal/matrix_exp_scheme.h): a class of external linkage may not hold them.
+namespace {
+
 // Puts matrices of equal plans next to each other in `order` (indices into
 // plans), keeping their order within a plan; which plan comes first does not
 // matter (a matrix's result depends on its own plan only). A block of the
@@ -511,5 +515,7 @@ struct LanesDriver {
     In* targets[L]; // and their results
   };
 };
+
+} // namespace
 
 MLX_EXPM_CPU_END
