@@ -47,6 +47,165 @@ inline float scale_by_pow2(float x, int k) {
   return (x * f1) * f2;
 }
 
+// The operations of matrix_exp_scheme.h's algebra that every thread does on
+// its share of the entries, written once for both of our algebras: the fused
+// kernels' Workspace (below: a simdgroup per matrix, threadgroup memory) and
+// the tiled kernels' TiledWorkspace (matrix_exp_tiled.h: a threadgroup per
+// matrix, device memory). An algebra W provides
+//   slot(s), derivative(s)     X and dX of slot s (dX: dual algebras only)
+//   slot_floats(), padded()    floats per slot; P
+//   first(), step()            this thread's entries: first, first + step, ...
+//   first_tile(), tile_step()  this simdgroup's 8 x 8 tiles of a product
+//   dual(), sync()             whether slots hold (X, dX); the barrier that
+//                              ends every operation
+
+// c = a b (+ a2 b2 if `second`), or c += ..., over the 8 x 8 tiles first_tile,
+// first_tile + tile_step, ... of c (row by row), each accumulated in
+// registers over the same k-tiles whatever the tiles' distribution, and
+// stored once.
+template <typename Ptr>
+void tile_products(
+    Ptr c,
+    Ptr a,
+    Ptr b,
+    Ptr a2,
+    Ptr b2,
+    bool second,
+    bool accumulate,
+    int P,
+    int first_tile,
+    int tile_step) {
+  const int tiles = P / mp::kTile;
+  for (int t = first_tile; t < tiles * tiles; t += tile_step) {
+    const int ti = (t / tiles) * mp::kTile;
+    const int tj = (t % tiles) * mp::kTile;
+    simdgroup_matrix<float, 8, 8> acc =
+        make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
+    if (accumulate) {
+      simdgroup_load(acc, c + ti * P + tj, P);
+    }
+    for (int tk = 0; tk < P; tk += mp::kTile) {
+      simdgroup_matrix<float, 8, 8> left;
+      simdgroup_matrix<float, 8, 8> right;
+      simdgroup_load(left, a + ti * P + tk, P);
+      simdgroup_load(right, b + tk * P + tj, P);
+      simdgroup_multiply_accumulate(acc, left, right, acc);
+      if (second) {
+        simdgroup_load(left, a2 + ti * P + tk, P);
+        simdgroup_load(right, b2 + tk * P + tj, P);
+        simdgroup_multiply_accumulate(acc, left, right, acc);
+      }
+    }
+    simdgroup_store(acc, c + ti * P + tj, P);
+  }
+}
+
+// d = x y, or d += x y; d differs from x and y. Dual: also dD (+)= X dY +
+// dX Y, in the same tile accumulation.
+template <class W>
+void slots_product(thread const W& ws, int d, int x, int y, bool accumulate) {
+  const int P = ws.padded();
+  tile_products(
+      ws.slot(d),
+      ws.slot(x),
+      ws.slot(y),
+      ws.slot(x),
+      ws.slot(y),
+      false,
+      accumulate,
+      P,
+      ws.first_tile(),
+      ws.tile_step());
+  if (ws.dual()) {
+    tile_products(
+        ws.derivative(d),
+        ws.slot(x),
+        ws.derivative(y),
+        ws.derivative(x),
+        ws.slot(y),
+        true,
+        accumulate,
+        P,
+        ws.first_tile(),
+        ws.tile_step());
+  }
+  ws.sync();
+}
+
+// d = c_identity I + sum_j c[j] x[j], for k <= 4 terms.
+template <class W>
+void slots_combine(
+    thread const W& ws,
+    int d,
+    float c_identity,
+    thread const float* c,
+    thread const int* x,
+    int k) {
+  const uint P = uint(ws.padded());
+  auto out = ws.slot(d);
+  for (uint e = ws.first(); e < uint(ws.slot_floats()); e += ws.step()) {
+    float v = c[0] * ws.slot(x[0])[e];
+    for (int j = 1; j < k; ++j) {
+      v = fma(c[j], ws.slot(x[j])[e], v);
+    }
+    if (e < P * P && e / P == e % P) { // X's diagonal, not dX's
+      v += c_identity;
+    }
+    out[e] = v;
+  }
+  ws.sync();
+}
+
+// d += c x
+template <class W>
+void slots_add_scaled(thread const W& ws, int d, float c, int x) {
+  auto out = ws.slot(d);
+  auto in = ws.slot(x);
+  for (uint e = ws.first(); e < uint(ws.slot_floats()); e += ws.step()) {
+    out[e] = fma(c, in[e], out[e]);
+  }
+  ws.sync();
+}
+
+// d += c I (X only: the derivative of I is 0)
+template <class W>
+void slots_add_identity(thread const W& ws, int d, float c) {
+  const int P = ws.padded();
+  auto out = ws.slot(d);
+  for (uint i = ws.first(); i < uint(P); i += ws.step()) {
+    out[i * P + i] += c;
+  }
+  ws.sync();
+}
+
+// d *= 2^k, exactly (in factors of at most 2^+-64: k reaches about -134
+// for the largest finite norms, and 3 x 28 upwards in the overscaling rule).
+template <class W>
+void slots_scale_pow2(thread const W& ws, int d, int k) {
+  auto out = ws.slot(d);
+  for (; k != 0;) {
+    const int step = k > 0 ? min(k, 64) : max(k, -64);
+    for (uint e = ws.first(); e < uint(ws.slot_floats()); e += ws.step()) {
+      out[e] = scale_by_pow2(out[e], step);
+    }
+    k -= step;
+  }
+  ws.sync();
+}
+
+// n = 1: exp of the entry, as accurate as the GPU's exp (dual: and
+// L(a, e) = exp(a) e).
+template <class W>
+void slots_exp_scalar(thread const W& ws, int d) {
+  if (ws.first() == 0) {
+    ws.slot(d)[0] = precise::exp(ws.slot(d)[0]);
+    if (ws.dual()) {
+      ws.derivative(d)[0] *= ws.slot(d)[0];
+    }
+  }
+  ws.sync();
+}
+
 // One simdgroup's slots: P x P floats each (dual: two such blocks, X then
 // dX), row-major, in threadgroup memory; the algebra of matrix_exp_scheme.h.
 // Every operation ends with a simdgroup_barrier, so the next one may read
@@ -80,122 +239,56 @@ struct Workspace {
     return slot(s) + P * P;
   }
 
+  // The shares of the slot operations above: every entry and every tile of
+  // a product is the one simdgroup's.
+  int padded() const thread {
+    return P;
+  }
+  uint first() const thread {
+    return lane;
+  }
+  uint step() const thread {
+    return mp::kSimdWidth;
+  }
+  int first_tile() const thread {
+    return 0;
+  }
+  int tile_step() const thread {
+    return 1;
+  }
+  bool dual() const thread {
+    return Dual;
+  }
+
   void sync() const thread {
     simdgroup_barrier(mem_flags::mem_threadgroup);
   }
 
-  // c = a b (+ a2 b2 if `second`), or c += ..., over 8 x 8 tiles, each tile
-  // of c accumulated in registers and stored once.
-  void tile_products(
-      threadgroup float* c,
-      threadgroup const float* a,
-      threadgroup const float* b,
-      threadgroup const float* a2,
-      threadgroup const float* b2,
-      bool second,
-      bool accumulate) const thread {
-    for (int ti = 0; ti < P; ti += mp::kTile) {
-      for (int tj = 0; tj < P; tj += mp::kTile) {
-        simdgroup_matrix<float, 8, 8> acc =
-            make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
-        if (accumulate) {
-          simdgroup_load(acc, c + ti * P + tj, P);
-        }
-        for (int tk = 0; tk < P; tk += mp::kTile) {
-          simdgroup_matrix<float, 8, 8> left;
-          simdgroup_matrix<float, 8, 8> right;
-          simdgroup_load(left, a + ti * P + tk, P);
-          simdgroup_load(right, b + tk * P + tj, P);
-          simdgroup_multiply_accumulate(acc, left, right, acc);
-          if (second) {
-            simdgroup_load(left, a2 + ti * P + tk, P);
-            simdgroup_load(right, b2 + tk * P + tj, P);
-            simdgroup_multiply_accumulate(acc, left, right, acc);
-          }
-        }
-        simdgroup_store(acc, c + ti * P + tj, P);
-      }
-    }
-  }
-
-  // d = x y, or d += x y; d differs from x and y. Dual: also dD (+)= X dY +
-  // dX Y.
-  void product(int d, int x, int y, bool accumulate) const thread {
-    tile_products(
-        slot(d), slot(x), slot(y), slot(x), slot(y), false, accumulate);
-    if (Dual) {
-      tile_products(
-          derivative(d),
-          slot(x),
-          derivative(y),
-          derivative(x),
-          slot(y),
-          true,
-          accumulate);
-    }
-    sync();
-  }
-
   void mul(int d, int x, int y) const thread {
-    product(d, x, y, false);
+    slots_product(*this, d, x, y, false);
   }
-
   void mul_add(int d, int x, int y) const thread {
-    product(d, x, y, true);
+    slots_product(*this, d, x, y, true);
   }
-
-  // d = c_identity I + sum_j c[j] x[j], for k <= 4 terms.
   void combine(
       int d,
       float c_identity,
       thread const float* c,
       thread const int* x,
       int k) const thread {
-    threadgroup float* out = slot(d);
-    for (uint e = lane; e < uint(slot_floats()); e += mp::kSimdWidth) {
-      float v = c[0] * slot(x[0])[e];
-      for (int j = 1; j < k; ++j) {
-        v = fma(c[j], slot(x[j])[e], v);
-      }
-      if (e < uint(P * P) && e / P == e % P) { // X's diagonal, not dX's
-        v += c_identity;
-      }
-      out[e] = v;
-    }
-    sync();
+    slots_combine(*this, d, c_identity, c, x, k);
   }
-
-  // d += c x
   void add_scaled(int d, float c, int x) const thread {
-    threadgroup float* out = slot(d);
-    threadgroup const float* in = slot(x);
-    for (uint e = lane; e < uint(slot_floats()); e += mp::kSimdWidth) {
-      out[e] = fma(c, in[e], out[e]);
-    }
-    sync();
+    slots_add_scaled(*this, d, c, x);
   }
-
-  // d += c I (X only: the derivative of I is 0)
   void add_identity(int d, float c) const thread {
-    threadgroup float* out = slot(d);
-    if (lane < uint(P)) {
-      out[lane * P + lane] += c;
-    }
-    sync();
+    slots_add_identity(*this, d, c);
   }
-
-  // d *= 2^k, exactly (in factors of at most 2^+-64: k reaches about -134
-  // for the largest finite norms, and 3 x 28 upwards in the overscaling rule).
   void scale_pow2(int d, int k) const thread {
-    threadgroup float* out = slot(d);
-    for (; k != 0;) {
-      const int step = k > 0 ? min(k, 64) : max(k, -64);
-      for (uint e = lane; e < uint(slot_floats()); e += mp::kSimdWidth) {
-        out[e] = scale_by_pow2(out[e], step);
-      }
-      k -= step;
-    }
-    sync();
+    slots_scale_pow2(*this, d, k);
+  }
+  void exp_scalar(int d) const thread {
+    slots_exp_scalar(*this, d);
   }
 
   // max_j sum_i |X_ij| 2^-halvings, the same on every lane (lane j sums
@@ -240,18 +333,6 @@ struct Workspace {
     }
     sync(); // the reads above happen before the slots are written again
     return log2(simd_max(v)) + float(exponent);
-  }
-
-  // n = 1: exp of the entry, as accurate as the GPU's exp (dual: and
-  // L(a, e) = exp(a) e).
-  void exp_scalar(int d) const thread {
-    if (lane == 0) {
-      slot(d)[0] = precise::exp(slot(d)[0]);
-      if (Dual) {
-        derivative(d)[0] *= slot(d)[0];
-      }
-    }
-    sync();
   }
 };
 
@@ -301,17 +382,18 @@ void store_matrix(
   }
 }
 
-// exp of matrix b of the batch by one simdgroup (the scheme of
+// exp of matrix b of the batch on algebra W (the scheme of
 // matrix_exp_scheme.h). A NaN or infinite entry anywhere makes the whole
 // result NaN, as on the CPU.
-template <typename T, int P>
+template <typename T, class W>
 void matrix_exp_one(
     device const T* in,
     device T* out,
     constant MatrixExpParams& params,
     matrix_exp_int64 b,
-    thread const Workspace<P>& ws) {
-  load_matrix(in, params, b, ws.slot(ms::kA), P, ws.lane, mp::kSimdWidth);
+    thread const W& ws) {
+  load_matrix(
+      in, params, b, ws.slot(ms::kA), ws.padded(), ws.first(), ws.step());
   ws.sync();
   const int slot = ms::run_scheme(ws);
   store_matrix(
@@ -319,17 +401,18 @@ void matrix_exp_one(
       slot < 0,
       out,
       ws.n(),
-      P,
+      ws.padded(),
       b,
-      ws.lane,
-      mp::kSimdWidth);
+      ws.first(),
+      ws.step());
+  ws.sync(); // a next matrix's load (tiled kernels) writes what this reads
 }
 
-// L(A, E) of pair b of the batch by one simdgroup: A and E loaded as the dual
-// slot (A, E), the same scheme on the dual workspace, dX of its result
-// stored. A NaN or infinite entry of A makes L NaN, as on the CPU; one of E
-// spreads through the products.
-template <typename T, int P>
+// L(A, E) of pair b of the batch on the dual algebra W: A and E loaded as the
+// dual slot (A, E), the same scheme, dX of its result stored. A NaN or
+// infinite entry of A makes L NaN, as on the CPU; one of E spreads through
+// the products.
+template <typename T, class W>
 void frechet_one(
     device const T* a,
     device const T* e,
@@ -337,10 +420,17 @@ void frechet_one(
     constant MatrixExpParams& a_params,
     constant MatrixExpParams& e_params,
     matrix_exp_int64 b,
-    thread const Workspace<P, true>& ws) {
-  load_matrix(a, a_params, b, ws.slot(ms::kA), P, ws.lane, mp::kSimdWidth);
+    thread const W& ws) {
   load_matrix(
-      e, e_params, b, ws.derivative(ms::kA), P, ws.lane, mp::kSimdWidth);
+      a, a_params, b, ws.slot(ms::kA), ws.padded(), ws.first(), ws.step());
+  load_matrix(
+      e,
+      e_params,
+      b,
+      ws.derivative(ms::kA),
+      ws.padded(),
+      ws.first(),
+      ws.step());
   ws.sync();
   const int slot = ms::run_scheme(ws);
   store_matrix(
@@ -348,10 +438,11 @@ void frechet_one(
       slot < 0,
       out,
       ws.n(),
-      P,
+      ws.padded(),
       b,
-      ws.lane,
-      mp::kSimdWidth);
+      ws.first(),
+      ws.step());
+  ws.sync(); // a next pair's load (tiled kernels) writes what this reads
 }
 
 } // namespace matrix_exp_kernel

@@ -32,7 +32,7 @@ template <typename T, int P>
   }
   const Workspace<P> ws{
       scratch + simd_group * ms::kNumSlots * P * P, lane, int(params.n)};
-  matrix_exp_one<T, P>(in, out, params, b, ws);
+  matrix_exp_one<T>(in, out, params, b, ws);
 }
 
 template <typename T, int P>
@@ -54,7 +54,7 @@ template <typename T, int P>
   }
   const Workspace<P, true> ws{
       scratch + simd_group * 2 * ms::kNumSlots * P * P, lane, int(params.n)};
-  frechet_one<T, P>(in, direction, out, params, direction_params, b, ws);
+  frechet_one<T>(in, direction, out, params, direction_params, b, ws);
 }
 
 // Threadgroup g computes matrices g, g + groups, ... in its region of `slots`;
@@ -86,7 +86,7 @@ template <typename T>
       int(params.n),
       padded};
   for (matrix_exp_int64 b = group; b < params.count; b += groups) {
-    matrix_exp_tiled_one<T>(in, out, params, b, ws);
+    matrix_exp_one<T>(in, out, params, b, ws);
   }
 }
 
@@ -120,7 +120,7 @@ template <typename T>
       int(params.n),
       padded};
   for (matrix_exp_int64 b = group; b < params.count; b += groups) {
-    frechet_tiled_one<T>(in, direction, out, params, direction_params, b, ws);
+    frechet_one<T>(in, direction, out, params, direction_params, b, ws);
   }
 }
 

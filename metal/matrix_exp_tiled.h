@@ -83,118 +83,53 @@ struct TiledWorkspace {
     return r;
   }
 
-  // c = a b (+ a2 b2 if `second`), or c += ..., over the 8 x 8 tiles of c
-  // dealt to this simdgroup, each accumulated in registers and stored once.
-  void tile_products(
-      device float* c,
-      device const float* a,
-      device const float* b,
-      device const float* a2,
-      device const float* b2,
-      bool second,
-      bool accumulate) const thread {
-    const int tiles = P / mp::kTile;
-    for (int t = int(simd_group); t < tiles * tiles; t += int(simd_groups)) {
-      const int ti = (t / tiles) * mp::kTile;
-      const int tj = (t % tiles) * mp::kTile;
-      simdgroup_matrix<float, 8, 8> acc =
-          make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
-      if (accumulate) {
-        simdgroup_load(acc, c + ti * P + tj, P);
-      }
-      for (int tk = 0; tk < P; tk += mp::kTile) {
-        simdgroup_matrix<float, 8, 8> left;
-        simdgroup_matrix<float, 8, 8> right;
-        simdgroup_load(left, a + ti * P + tk, P);
-        simdgroup_load(right, b + tk * P + tj, P);
-        simdgroup_multiply_accumulate(acc, left, right, acc);
-        if (second) {
-          simdgroup_load(left, a2 + ti * P + tk, P);
-          simdgroup_load(right, b2 + tk * P + tj, P);
-          simdgroup_multiply_accumulate(acc, left, right, acc);
-        }
-      }
-      simdgroup_store(acc, c + ti * P + tj, P);
-    }
+  // The shares of the slot operations of matrix_exp.h: entries by thread,
+  // a product's tiles by simdgroup.
+  int padded() const thread {
+    return P;
   }
-
-  // d = x y, or d += x y; d differs from x and y. Dual: also dD (+)= X dY +
-  // dX Y.
-  void product(int d, int x, int y, bool accumulate) const thread {
-    tile_products(
-        slot(d), slot(x), slot(y), slot(x), slot(y), false, accumulate);
-    if (Dual) {
-      tile_products(
-          derivative(d),
-          slot(x),
-          derivative(y),
-          derivative(x),
-          slot(y),
-          true,
-          accumulate);
-    }
-    sync();
+  uint first() const thread {
+    return index;
+  }
+  uint step() const thread {
+    return threads;
+  }
+  int first_tile() const thread {
+    return int(simd_group);
+  }
+  int tile_step() const thread {
+    return int(simd_groups);
+  }
+  bool dual() const thread {
+    return Dual;
   }
 
   void mul(int d, int x, int y) const thread {
-    product(d, x, y, false);
+    slots_product(*this, d, x, y, false);
   }
-
   void mul_add(int d, int x, int y) const thread {
-    product(d, x, y, true);
+    slots_product(*this, d, x, y, true);
   }
-
-  // d = c_identity I + sum_j c[j] x[j], for k <= 4 terms.
   void combine(
       int d,
       float c_identity,
       thread const float* c,
       thread const int* x,
       int k) const thread {
-    device float* out = slot(d);
-    for (uint e = index; e < uint(slot_floats()); e += threads) {
-      float v = c[0] * slot(x[0])[e];
-      for (int j = 1; j < k; ++j) {
-        v = fma(c[j], slot(x[j])[e], v);
-      }
-      if (e < uint(P * P) && e / uint(P) == e % uint(P)) { // X's diagonal
-        v += c_identity;
-      }
-      out[e] = v;
-    }
-    sync();
+    slots_combine(*this, d, c_identity, c, x, k);
   }
-
-  // d += c x
   void add_scaled(int d, float c, int x) const thread {
-    device float* out = slot(d);
-    device const float* in = slot(x);
-    for (uint e = index; e < uint(slot_floats()); e += threads) {
-      out[e] = fma(c, in[e], out[e]);
-    }
-    sync();
+    slots_add_scaled(*this, d, c, x);
   }
-
-  // d += c I (X only)
   void add_identity(int d, float c) const thread {
-    device float* out = slot(d);
-    for (uint i = index; i < uint(P); i += threads) {
-      out[i * P + i] += c;
-    }
-    sync();
+    slots_add_identity(*this, d, c);
   }
-
-  // d *= 2^k, exactly (in factors of at most 2^+-64, as in matrix_exp.h).
   void scale_pow2(int d, int k) const thread {
-    device float* out = slot(d);
-    for (; k != 0;) {
-      const int step = k > 0 ? min(k, 64) : max(k, -64);
-      for (uint e = index; e < uint(slot_floats()); e += threads) {
-        out[e] = scale_by_pow2(out[e], step);
-      }
-      k -= step;
-    }
-    sync();
+    slots_scale_pow2(*this, d, k);
+  }
+  // n = 1 never comes here; the scheme's algebra must have it.
+  void exp_scalar(int d) const thread {
+    slots_exp_scalar(*this, d);
   }
 
   // max_j sum_i |X_ij| 2^-halvings, the same on every thread (thread j sums
@@ -252,69 +187,6 @@ struct TiledWorkspace {
     }
     return log2(reduce_max(largest)) + float(exponent);
   }
-
-  // n = 1 (never sent here; the scheme's algebra must have it).
-  void exp_scalar(int d) const thread {
-    if (index == 0) {
-      slot(d)[0] = precise::exp(slot(d)[0]);
-      if (Dual) {
-        derivative(d)[0] *= slot(d)[0];
-      }
-    }
-    sync();
-  }
 };
-
-// exp of matrix b of the batch by the threadgroup (the scheme of
-// matrix_exp_scheme.h); a NaN or infinite entry makes the result NaN.
-template <typename T>
-void matrix_exp_tiled_one(
-    device const T* in,
-    device T* out,
-    constant MatrixExpParams& params,
-    matrix_exp_int64 b,
-    thread const TiledWorkspace<false>& ws) {
-  load_matrix(in, params, b, ws.slot(ms::kA), ws.P, ws.index, ws.threads);
-  ws.sync();
-  const int slot = ms::run_scheme(ws);
-  store_matrix(
-      ws.slot(slot < 0 ? ms::kA : slot),
-      slot < 0,
-      out,
-      ws.n(),
-      ws.P,
-      b,
-      ws.index,
-      ws.threads);
-  ws.sync(); // the next matrix's load writes the slots this store reads
-}
-
-// L(A, E) of pair b of the batch by the threadgroup: the dual scheme, as
-// frechet_one in matrix_exp.h.
-template <typename T>
-void frechet_tiled_one(
-    device const T* a,
-    device const T* e,
-    device T* out,
-    constant MatrixExpParams& a_params,
-    constant MatrixExpParams& e_params,
-    matrix_exp_int64 b,
-    thread const TiledWorkspace<true>& ws) {
-  load_matrix(a, a_params, b, ws.slot(ms::kA), ws.P, ws.index, ws.threads);
-  load_matrix(
-      e, e_params, b, ws.derivative(ms::kA), ws.P, ws.index, ws.threads);
-  ws.sync();
-  const int slot = ms::run_scheme(ws);
-  store_matrix(
-      ws.derivative(slot < 0 ? ms::kA : slot),
-      slot < 0,
-      out,
-      ws.n(),
-      ws.P,
-      b,
-      ws.index,
-      ws.threads);
-  ws.sync(); // the next pair's load writes the slots this store reads
-}
 
 } // namespace matrix_exp_kernel
