@@ -96,6 +96,41 @@ def _kernel_input(flat: np.ndarray, bfloat16: bool):
     raise ValueError(f"expected float32 or float16, got {flat.dtype}")
 
 
+def _launch(matrices, frechet, bfloat16, max_threads, **run_options) -> np.ndarray:
+    """Runs the kernel eval_gpu launches on `matrices` ([a], or [a, e] for
+    L(A, E); (..., n, n) arrays of one shape and dtype, each read in place
+    with its own strides), through the same planner; the result like a."""
+    a = matrices[0]
+    n = a.shape[-1]
+    flats = [m.reshape(-1, n, n) for m in matrices]
+    count = flats[0].shape[0]
+    if count == 0:
+        return np.empty_like(a)
+    inputs = [_kernel_input(flat, bfloat16) for flat in flats]
+    name, data = inputs[0]
+    layouts = [_memory_and_strides(d) for _, d in inputs]
+    p = plan(name, n, count, layouts[0][1], max_threads, frechet=frechet)
+    buffers = {1: np.zeros((count, n, n), data.dtype)}
+    # buffer indices of matrix_exp_params.h: A and its layout, E and its
+    for (memory, strides), (buffer, params) in zip(layouts, [(0, 2), (3, 4)]):
+        buffers[buffer] = memory
+        buffers[params] = struct.pack("<5q", n, count, *strides)
+    if p["slots_bytes"]:
+        buffers[5] = np.zeros(p["slots_bytes"] // 4, np.float32)
+    out = run(
+        SOURCE,
+        p["kernel"],
+        buffers,
+        {0: p["scratch_bytes"]},
+        groups=(p["groups"], 1, 1),
+        threads=(p["threads_per_group"], 1, 1),
+        include_dirs=[INCLUDE],
+        **run_options,
+    )[1]
+    result = _from_bfloat16_bits(out) if bfloat16 else out
+    return result.reshape(a.shape)
+
+
 def matrix_exp(
     a: np.ndarray,
     *,
@@ -119,33 +154,16 @@ def matrix_exp(
     a = np.asarray(a)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2] or not 1 <= a.shape[-1] <= MAX_N:
         raise ValueError(f"expected (..., n, n) with 1 <= n <= {MAX_N}, got shape {a.shape}")
-    n = a.shape[-1]
-    flat = a.reshape(-1, n, n)
-    count = flat.shape[0]
-    if count == 0:
-        return np.empty_like(a)
-    name, data = _kernel_input(flat, bfloat16)
-    memory, strides = _memory_and_strides(data)
-    p = plan(name, n, count, strides, max_threads)
-    params = struct.pack("<5q", n, count, *strides)
-    buffers = {0: memory, 1: np.zeros((count, n, n), data.dtype), 2: params}
-    if p["slots_bytes"]:
-        buffers[5] = np.zeros(p["slots_bytes"] // 4, np.float32)
-    out = run(
-        SOURCE,
-        p["kernel"],
-        buffers,
-        {0: p["scratch_bytes"]},
-        groups=(p["groups"], 1, 1),
-        threads=(p["threads_per_group"], 1, 1),
-        include_dirs=[INCLUDE],
+    return _launch(
+        [a],
+        frechet=False,
+        bfloat16=bfloat16,
+        max_threads=max_threads,
         compiler=compiler,
         sanitizer=sanitizer,
         schedule=schedule,
         seed=seed,
-    )[1]
-    result = _from_bfloat16_bits(out) if bfloat16 else out
-    return result.reshape(a.shape)
+    )
 
 
 def frechet(
@@ -171,40 +189,16 @@ def frechet(
         )
     if e.shape != a.shape or e.dtype != a.dtype:
         raise ValueError(f"expected e like a {a.shape} {a.dtype}, got {e.shape} {e.dtype}")
-    n = a.shape[-1]
-    flat_a, flat_e = a.reshape(-1, n, n), e.reshape(-1, n, n)
-    count = flat_a.shape[0]
-    if count == 0:
-        return np.empty_like(a)
-    name, data_a = _kernel_input(flat_a, bfloat16)
-    _, data_e = _kernel_input(flat_e, bfloat16)
-    memory_a, strides_a = _memory_and_strides(data_a)
-    memory_e, strides_e = _memory_and_strides(data_e)
-    p = plan(name, n, count, strides_a, max_threads, frechet=True)
-    buffers = {
-        0: memory_a,
-        1: np.zeros((count, n, n), data_a.dtype),
-        2: struct.pack("<5q", n, count, *strides_a),
-        3: memory_e,
-        4: struct.pack("<5q", n, count, *strides_e),
-    }
-    if p["slots_bytes"]:
-        buffers[5] = np.zeros(p["slots_bytes"] // 4, np.float32)
-    out = run(
-        SOURCE,
-        p["kernel"],
-        buffers,
-        {0: p["scratch_bytes"]},
-        groups=(p["groups"], 1, 1),
-        threads=(p["threads_per_group"], 1, 1),
-        include_dirs=[INCLUDE],
+    return _launch(
+        [a, e],
+        frechet=True,
+        bfloat16=bfloat16,
+        max_threads=max_threads,
         compiler=compiler,
         sanitizer=sanitizer,
         schedule=schedule,
         seed=seed,
-    )[1]
-    result = _from_bfloat16_bits(out) if bfloat16 else out
-    return result.reshape(a.shape)
+    )
 
 
 def plans(a: np.ndarray) -> list[tuple[int, int]]:
