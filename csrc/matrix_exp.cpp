@@ -99,6 +99,24 @@ bool by_embedding(mx::Dtype dtype, int n, const mx::Stream& s) {
   return dtype == mx::complex64 && fused(mx::float32, 2 * n, s);
 }
 
+// Primitive P on the GPU stream s, whose kernels take (count, n, n) arrays:
+// the inputs (of one shape) flattened to that, the result shaped back.
+template <class P>
+mx::array on_the_gpu(const std::vector<mx::array>& inputs, mx::Stream s) {
+  const auto& shape = inputs[0].shape();
+  const int n = shape.back();
+  std::vector<mx::array> flat;
+  for (const auto& x : inputs) {
+    flat.push_back(mx::reshape(x, {-1, n, n}, s));
+  }
+  auto out = mx::array(
+      flat[0].shape(),
+      inputs[0].dtype(),
+      std::make_shared<P>(s),
+      std::move(flat));
+  return mx::reshape(out, shape, s);
+}
+
 mx::Stream cpu_stream_for(const mx::Stream& s) {
   return s.device == mx::Device::cpu ? s : mx::default_stream(mx::Device::cpu);
 }
@@ -146,14 +164,8 @@ mx::array matrix_exp(const mx::array& a, mx::StreamOrDevice s) {
   if (by_embedding(x.dtype(), n, stream)) {
     return matrix_exp_by_embedding(x, stream);
   }
-  if (fused(x.dtype(), n, stream)) { // the kernel takes (count, n, n)
-    auto flat = mx::reshape(x, {-1, n, n}, stream);
-    auto out = mx::array(
-        flat.shape(),
-        flat.dtype(),
-        std::make_shared<MatrixExp>(stream),
-        {flat});
-    return mx::reshape(out, x.shape(), stream);
+  if (fused(x.dtype(), n, stream)) {
+    return on_the_gpu<MatrixExp>({x}, stream);
   }
   return mx::array(
       x.shape(),
@@ -180,16 +192,8 @@ mx::array matrix_exp_frechet(
   if (by_embedding(dtype, n, stream)) {
     return matrix_exp_frechet_by_embedding(inputs[0], inputs[1], stream);
   }
-  if (fused(dtype, n, stream)) { // the kernel takes (count, n, n) pairs
-    std::vector<mx::array> flat = {
-        mx::reshape(inputs[0], {-1, n, n}, stream),
-        mx::reshape(inputs[1], {-1, n, n}, stream)};
-    auto out = mx::array(
-        flat[0].shape(),
-        dtype,
-        std::make_shared<MatrixExpFrechet>(stream),
-        std::move(flat));
-    return mx::reshape(out, shape, stream);
+  if (fused(dtype, n, stream)) {
+    return on_the_gpu<MatrixExpFrechet>(inputs, stream);
   }
   return mx::array(
       shape,

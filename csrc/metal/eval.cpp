@@ -1,7 +1,7 @@
 // eval_gpu: MatrixExp runs the fused Metal kernel (metal/matrix_exp.metal) on
-// a (count, n, n) input (the tiled one for larger n), MatrixExpFrechet the
-// fused Frechet kernel on two; the ops (matrix_exp.cpp) send only what those
-// kernels handle.
+// a (count, n, n) input, MatrixExpFrechet the fused Frechet kernel on two
+// (the tiled kernels for larger n, csrc/metal/plan.cpp); the ops
+// (matrix_exp.cpp) send only what those kernels handle.
 
 #include <stdexcept>
 
