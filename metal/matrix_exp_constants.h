@@ -50,6 +50,9 @@ MATRIX_EXP_CONSTANT int kDegreeIndex18 = 5;
 // coefficient of T18's backward error.
 MATRIX_EXP_CONSTANT int kWindowProducts = 4;
 MATRIX_EXP_CONSTANT int kReformHalvings = 8;
+// After evaluating T18, X is halved again where the magnitudes the
+// evaluation combines exceed its result kRoundingRatio times.
+MATRIX_EXP_CONSTANT int kRoundingRatio = 8;
 MATRIX_EXP_CONSTANT matrix_exp_real kLog2Factorial19 =
     MATRIX_EXP_REAL(56.75545582601885902877);
 MATRIX_EXP_CONSTANT matrix_exp_real kFactorial19 =

@@ -56,11 +56,13 @@ namespace mc = matrix_exp_constants;
 
 #if defined(__METAL_VERSION__)
 using metal::ceil;
+using metal::exp2;
 using metal::floor;
 using metal::ldexp;
 using metal::log2;
 #else
 using std::ceil;
+using std::exp2;
 using std::floor;
 using std::log2;
 
@@ -136,10 +138,13 @@ struct RealTraits<double> {
 };
 #endif
 
-// Which T_m to use and how often to square: exp(A) = T_m(A / 2^s)^(2^s).
+// Which T_m to use and how often to square: exp(A) = T_m(A / 2^s)^(2^s);
+// and the squarings of the 1-norm plan, up to which the evaluation's
+// rounding check (evaluate_planned) may add halvings back.
 struct Plan {
   int degree_index; // into mc::kDegrees
   int squarings; // s
+  int one_norm_squarings;
 };
 
 // The 1-norm of a matrix as 2^halvings * value, value finite: for finite
@@ -161,7 +166,7 @@ template <typename Real>
 Plan plan_for_norm(MATRIX_EXP_THREAD const Norm<Real>& norm) {
   for (int i = 0; i < mc::kNumDegrees; ++i) {
     if (norm.value <= RealTraits<Real>::theta(i)) {
-      return Plan{i, norm.halvings};
+      return Plan{i, norm.halvings, norm.halvings};
     }
   }
   const Real theta18 = RealTraits<Real>::theta(mc::kDegreeIndex18);
@@ -176,7 +181,7 @@ Plan plan_for_norm(MATRIX_EXP_THREAD const Norm<Real>& norm) {
     scaled /= Real(2);
     ++s;
   }
-  return Plan{mc::kDegreeIndex18, s + norm.halvings};
+  return Plan{mc::kDegreeIndex18, s + norm.halvings, s + norm.halvings};
 }
 
 // The 1-norm of slot kA; false if A has a NaN or an infinite entry (its
@@ -679,6 +684,67 @@ int evaluate_taylor(MATRIX_EXP_THREAD Algebra& alg, int degree_index) {
   }
 }
 
+// Rounding of the evaluation, checked once it is done. The reductions above
+// lower s as far as the truncation error allows, which takes ||X||_1 from
+// (theta_18 / 2, theta_18] to (theta_18, 2 theta_18] and beyond. Where
+// exp(X) is much smaller than the magnitudes T18's scheme combines (its
+// terms cancel: eigenvalues well left of what ||X|| allows), the rounding of
+// the evaluation, about u ||R||_1 with R = |B1| + |B2 + A9| |A9| the
+// magnitudes of its last sum and product, can outweigh the doubling of the
+// error that one squaring less saves: a posteriori, rho = ||R||_1 /
+// ||T18(X)||_1 is compared with kRoundingRatio, and X halved (its powers
+// rescaled, exactly) and T18 evaluated again while rho exceeds it, up to the
+// 1-norm plan's squarings. (For a matrix with ||R|| ~ 3.5 e^||X||, as T18's
+// scheme has for 1 <= ||X|| <= 6, halving X takes rho to about
+// 3.5 (rho / 3.5)^(1/2), so it pays where rho > 14; the threshold 8 was
+// measured on random float32 3 x 3 and 4 x 4, norms 20 to 100, seeds apart
+// from bench/accuracy.py's: it halves the largest errors, 3.3 to 2.1 u(kappa +
+// sqrt n), at equal medians.) ||B1|| is bounded by its terms' norms;
+// || |B2 + A9| |A9| ||_1 is exact (1^T |B2 + A9| |A9|, vector products), so
+// that a badly scaled matrix, whose large and small entries the products
+// pair, is not halved back to its 1-norm plan. Random matrices other than
+// float32 n <= 4 are never halved by it.
+template <typename V>
+typename Lanewise<V>::mask
+halving_pays(V norm1, V norm2, V norm3, V norm6, V norm_product, V norm_t18) {
+  typedef Lanewise<V> W;
+  typedef typename W::real Real;
+  const V norms[4] = {norm1, norm2, norm3, norm6};
+  V magnitude = norm_product;
+  for (int j = 0; j < 4; ++j) { // ||B1|| <= sum_j |c_1j| ||X^j||
+    const Real c = Real(mc::kT18[1][j + 1]);
+    magnitude = magnitude + (c < Real(0) ? -c : c) * norms[j];
+  }
+  return W::less(Real(mc::kRoundingRatio) * norm_t18, magnitude);
+}
+
+// T_m(X) for the plan (with the slots as plan_scheme or prepare_slots leave
+// them), halving X again where the rounding check above asks (plan.squarings
+// counts the halvings). Returns the slot that holds T_m.
+template <class Algebra>
+int evaluate_planned(
+    MATRIX_EXP_THREAD Algebra& alg,
+    MATRIX_EXP_THREAD Plan& plan) {
+  int slot = evaluate_taylor(alg, plan.degree_index);
+  while (plan.degree_index == mc::kDegreeIndex18 &&
+         plan.squarings < plan.one_norm_squarings) {
+    const int product[2] = {kB0, kR}; // B2 + A9 and A9 (evaluate_taylor)
+    if (!halving_pays(
+            alg.norm1(kA, 0),
+            alg.norm1(kA2, 0),
+            alg.norm1(kA3, 0),
+            alg.norm1(kA6, 0),
+            exp2(alg.log2_norm1_abs_product(product, 2)),
+            alg.norm1(slot, 0))) {
+      break;
+    }
+    rescale_powers(alg, -1, true);
+    ++plan.squarings;
+    slot = evaluate_taylor(alg, plan.degree_index);
+  }
+  return slot;
+}
+
 // Squares slot `from` s times; returns the slot holding the result.
 template <class Algebra>
 int square(MATRIX_EXP_THREAD Algebra& alg, int from, int squarings) {
@@ -705,8 +771,9 @@ int run_scheme(MATRIX_EXP_THREAD Algebra& alg) {
     alg.exp_scalar(kA);
     return kA;
   }
-  const Plan plan = plan_scheme(alg, norm);
-  return square(alg, evaluate_taylor(alg, plan.degree_index), plan.squarings);
+  Plan plan = plan_scheme(alg, norm);
+  const int slot = evaluate_planned(alg, plan);
+  return square(alg, slot, plan.squarings);
 }
 
 } // namespace

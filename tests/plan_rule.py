@@ -1,16 +1,20 @@
 """The plan rule of metal/matrix_exp_scheme.h restated in NumPy, from exact
-float64 norms of the matrix's powers: what the tests hold the kernels' plans
+float64 norms of the matrix's powers (and, for the rounding check after the
+evaluation, T18 evaluated in float64): what the tests hold the kernels' plans
 to (they compute the same norms in their own precision, so a plan is only
 compared where no decision is within `margin` of its threshold).
 
 plan(a, precision) returns a Plan: the degree and squarings, how each was
 reached (undone by the low powers, by the window, added for rounding, T12
-switch, powers formed again), and the margin: the smallest distance, in
-binades, of any decision's quantity from its threshold.
+switch, powers formed again, halvings the evaluation's rounding check added),
+and the margin: the smallest distance, in binades, of any decision's quantity
+from its threshold.
 """
 
 import dataclasses
 import math
+import pathlib
+import re
 
 import numpy as np
 
@@ -23,6 +27,10 @@ WINDOW_PRODUCTS = 4  # matrix_exp_constants.h: kWindowProducts
 REFORM_HALVINGS = 8  # kReformHalvings
 WINDOW = (7, 8, 9, 10)
 RELIABLE_BINADES = 7  # a norm 2^7 above its rounding error
+_HEADER = (pathlib.Path(__file__).parents[1] / "metal" / "matrix_exp_constants.h").read_text()
+ROUNDING_RATIO = int(re.search(r"kRoundingRatio = (\d+);", _HEADER).group(1))
+_T18_ROWS = re.search(r"kT18\[5\]\[5\] = \{(.*?)\};", _HEADER, re.S).group(1)
+T18 = np.array(re.findall(r"MATRIX_EXP_REAL\(([-+0-9.e]+)\)", _T18_ROWS), float).reshape(5, 5)
 
 
 @dataclasses.dataclass
@@ -33,6 +41,7 @@ class Plan:
     undone_low: int = 0
     undone_window: int = 0
     rounding: int = 0
+    halved: int = 0
     to_t12: bool = False
     reformed: bool = False
     margin: float = math.inf
@@ -119,6 +128,27 @@ def plan(a, precision):
         out.rounding, s = ell, s + ell
     else:
         margins.append(abs(log2_alpha - log2_u))
+    while s < s0:  # evaluate_planned: the evaluation's rounding check
+        q = _log2_rounding_ratio(a / 2.0**s)
+        margins.append(abs(q))
+        if not q > 0:
+            break
+        out.halved, s = out.halved + 1, s + 1
     out.squarings = s
     out.margin = min(margins)
     return out
+
+
+def _log2_rounding_ratio(x):
+    """log2 of (||B1|| bound + || |B2 + A9| |A9| ||_1) / (kRoundingRatio
+    ||T18(X)||_1), T18 by [BBC19]'s scheme: B_i in the basis I, X, X^2,
+    X^3, X^6; A9 = B3 + B0 B4; T18 = B1 + (B2 + A9) A9."""
+    x2 = x @ x
+    x3 = x @ x2
+    basis = [np.eye(len(x)), x, x2, x3, x3 @ x3]
+    b = [sum(c * p for c, p in zip(row, basis)) for row in T18]
+    a9 = b[3] + b[0] @ b[4]
+    t18 = b[1] + (b[2] + a9) @ a9
+    product = float((np.ones(len(x)) @ np.abs(b[2] + a9) @ np.abs(a9)).max())
+    b1 = sum(abs(c) * norm1(p) for c, p in zip(T18[1, 1:], basis[1:]))
+    return _log2(b1 + product) - _log2(ROUNDING_RATIO * norm1(t18))

@@ -11,9 +11,9 @@ import scipy.linalg
 
 import cases
 import metal_emulator
-from accuracy import UNIT_ROUNDOFF, C, case, to_mlx, to_numpy, tolerance
-from metal_emulator import matrix_exp as emulated
+from accuracy import UNIT_ROUNDOFF, C, case, tolerance
 from mlx_expm_ext import _ext, matrix_exp
+from paths import EMULATOR, PATHS, compute
 
 pytestmark = pytest.mark.device("cpu")
 
@@ -29,35 +29,6 @@ AL_MOHY_HIGHAM_EXP = np.array(
     ]
 )
 
-EMULATOR = metal_emulator.available()
-
-
-def padded(a, n):
-    out = np.zeros((n, n), dtype=a.dtype)
-    out[: len(a), : len(a)] = a
-    return out
-
-
-def compute(a, dtype, path):
-    """exp(a) in dtype on one path, as float64: its own size (the lanes for
-    real n <= 8), zero-padded to at least 9 (loops) or to 40 (BLAS), as
-    complex64 (loops), or the fused Metal kernel on the emulator."""
-    n = len(a)
-    if path == "metal":
-        if EMULATOR:
-            pytest.skip(EMULATOR)
-        return emulated(a.astype(np.float32)).astype(np.float64)
-    if path == "complex64":
-        x = matrix_exp(mx.array(a.astype(np.complex64)), stream=mx.cpu)
-        return np.array(x).astype(np.complex128).real
-    size = {"own": n, "loops": max(n, 9), "blas": 40}[path]
-    return to_numpy(matrix_exp(to_mlx(padded(a, size), dtype), stream=mx.cpu))[:n, :n]
-
-
-PATHS = {
-    "float64": ["own", "loops", "blas"],
-    "float32": ["own", "loops", "blas", "complex64", "metal"],
-}
 PARAMS = [(dtype, path) for dtype, paths in PATHS.items() for path in paths]
 
 

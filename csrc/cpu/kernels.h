@@ -67,8 +67,8 @@ struct BlasGemm {
   }
 };
 
-// {degree, squarings} of each matrix of job.a, planned (plan_scheme) in
-// algebra Alg.
+// {degree, squarings} of each matrix of job.a, planned (plan_scheme) and
+// evaluated (evaluate_planned, which may add squarings) in algebra Alg.
 template <typename In, class Alg>
 Plans plans_of(const Job& job) {
   using T = typename Alg::scalar;
@@ -84,7 +84,8 @@ Plans plans_of(const Job& job) {
       out.push_back({0, 0});
       continue;
     }
-    const ms::Plan plan = ms::plan_scheme(alg, norm);
+    ms::Plan plan = ms::plan_scheme(alg, norm);
+    ms::evaluate_planned(alg, plan);
     out.push_back({ms::mc::kDegrees[plan.degree_index], plan.squarings});
   }
   return out;

@@ -14,9 +14,11 @@
 // cannot follow (T12 among T18s, or one for which plan_scheme forms more:
 // X^2 and X^3 again, the window of higher powers, the rounding squarings) is
 // deferred: planned on its own by plan_scheme, then run in a last pass with
-// its final plan, its powers formed at the final scale. A matrix's
+// its final plan, its powers formed at the final scale. After T18 is
+// evaluated, each lane takes evaluate_planned's rounding check: the lanes it
+// halves are rescaled and the vector evaluated again. A matrix's
 // result depends only on its own plan and entries, never on the matrices it
-// shares a vector with, and its plan is plan_scheme's.
+// shares a vector with, and its plan is plan_scheme's and evaluate_planned's.
 
 #pragma once
 
@@ -133,10 +135,12 @@ struct LanesDriver {
   static constexpr int kUnplanned = -1; // a deferred matrix's degree_index
 
   // What each lane of a group takes: its matrix's final squarings, or none
-  // (an unused lane, or a deferred matrix).
+  // (an unused lane, or a deferred matrix); and its 1-norm plan's squarings,
+  // up to which the rounding check may add halvings.
   struct LanePlans {
     int used; // lanes [0, used) hold the group's matrices
     int squarings[L];
+    int one_norm_squarings[L];
     bool active[L];
   };
 
@@ -245,6 +249,8 @@ struct LanesDriver {
           group[lane] = order[first + (lane < lanes.used ? lane : 0)];
           targets[lane] = output(group[lane]);
           lanes.squarings[lane] = plan.squarings;
+          lanes.one_norm_squarings[lane] =
+              plans[group[lane]].one_norm_squarings;
           lanes.active[lane] = lane < lanes.used;
         }
         load_group(alg);
@@ -257,7 +263,11 @@ struct LanesDriver {
         if (std::any_of(lanes.active, lanes.active + lanes.used, [](bool a) {
               return a;
             })) {
-          square_and_store(alg, ms::evaluate_taylor(alg, degree_index), lanes);
+          const int slot = ms::evaluate_taylor(alg, degree_index);
+          if (degree_index == ms::mc::kDegreeIndex18) {
+            halve_where_rounding_pays(alg, lanes);
+          }
+          square_and_store(alg, slot, lanes);
           for (int lane = 0; lane < lanes.used && record; ++lane) {
             if (lanes.active[lane]) {
               record[group[lane]] = {
@@ -303,9 +313,10 @@ struct LanesDriver {
       if (W::any(t12_apart | (reform & ~reduction.to_t12))) {
         for (int lane = 0; lane < lanes.used; ++lane) {
           if (reduction.to_t12[lane] && t12_apart[lane]) {
-            defer(lane, ms::Plan{ms::mc::kDegreeIndex12, 0}, lanes, deferred);
+            defer(
+                lane, ms::Plan{ms::mc::kDegreeIndex12, 0, 0}, lanes, deferred);
           } else if (reform[lane] && !reduction.to_t12[lane]) {
-            defer(lane, ms::Plan{kUnplanned, 0}, lanes, deferred);
+            defer(lane, ms::Plan{kUnplanned, 0, 0}, lanes, deferred);
           }
         }
       }
@@ -335,11 +346,57 @@ struct LanesDriver {
       if (W::any(replan)) {
         for (int lane = 0; lane < lanes.used; ++lane) {
           if (lanes.active[lane] && replan[lane]) {
-            defer(lane, ms::Plan{kUnplanned, 0}, lanes, deferred);
+            defer(lane, ms::Plan{kUnplanned, 0, 0}, lanes, deferred);
           }
         }
       }
       return degree_index;
+    }
+
+    // evaluate_planned's rounding check, lane by lane, after T18 is
+    // evaluated (in kB1, from B2 + A9 in kB0 and A9 in kR): the lanes that
+    // ask for it and may still take a halving are halved (their X and powers
+    // rescaled by 2^-1, 2^-2, 2^-3, 2^-6) and the vector evaluated again,
+    // until no lane asks; the others' slots are unchanged, and so is their
+    // T18.
+    void halve_where_rounding_pays(Vector& alg, LanePlans& lanes) {
+      using W = ms::Lanewise<Lanes<R, L>>;
+      for (;;) {
+        bool may = false;
+        for (int lane = 0; lane < lanes.used; ++lane) {
+          may = may ||
+              (lanes.active[lane] &&
+               lanes.squarings[lane] < lanes.one_norm_squarings[lane]);
+        }
+        if (!may) {
+          return;
+        }
+        const typename W::mask pays = ms::halving_pays(
+            lane_norms(alg, ms::kA),
+            lane_norms(alg, ms::kA2),
+            lane_norms(alg, ms::kA3),
+            lane_norms(alg, ms::kA6),
+            lane_norm1_abs_product(alg, ms::kB0, ms::kR),
+            lane_norms(alg, ms::kB1));
+        typename W::count halvings = W::splat(0);
+        bool any = false;
+        for (int lane = 0; lane < lanes.used; ++lane) {
+          if (lanes.active[lane] && pays[lane] &&
+              lanes.squarings[lane] < lanes.one_norm_squarings[lane]) {
+            halvings[lane] = 1;
+            ++lanes.squarings[lane];
+            any = true;
+          }
+        }
+        if (!any) {
+          return;
+        }
+        lane_scale_pow2(alg, ms::kA, halvings, -1);
+        lane_scale_pow2(alg, ms::kA2, halvings, -2);
+        lane_scale_pow2(alg, ms::kA3, halvings, -3);
+        lane_scale_pow2(alg, ms::kA6, halvings, -6);
+        ms::evaluate_taylor(alg, ms::mc::kDegreeIndex18);
+      }
     }
 
     // Takes a lane's matrix out of its group, to run later with `plan`
@@ -466,6 +523,36 @@ struct LanesDriver {
       best = (nan & nan_bits) | (~nan & best);
       Lanes<R, L> out;
       std::memcpy(&out.v, &best, sizeof best);
+      return out;
+    }
+
+    // Each lane's || |P| |Q| ||_1 of slots p and q (their X parts): the row
+    // vector 1^T |P| |Q| in vector operations, its largest entry per lane.
+    Lanes<R, L> lane_norm1_abs_product(Vector& alg, int p, int q) {
+      const Lanes<R, L>* x = alg.slot(p);
+      const Lanes<R, L>* y = alg.slot(q);
+      Lanes<R, L> v[Width];
+      Lanes<R, L> w[Width];
+      for (int j = 0; j < Width; ++j) {
+        v[j] = Lanes<R, L>(R(0));
+        w[j] = Lanes<R, L>(R(0));
+      }
+      for (int i = 0; i < n; ++i) {
+        for (int j = 0; j < Width; ++j) {
+          v[j] += abs(x[i * alg.ld() + j]);
+        }
+      }
+      for (int i = 0; i < n; ++i) {
+        for (int j = 0; j < Width; ++j) {
+          w[j] += v[i] * abs(y[i * alg.ld() + j]);
+        }
+      }
+      Lanes<R, L> out = w[0];
+      for (int j = 1; j < Width; ++j) {
+        for (int lane = 0; lane < L; ++lane) {
+          out.v[lane] = std::max(out.v[lane], w[j].v[lane]);
+        }
+      }
       return out;
     }
 

@@ -1,8 +1,8 @@
 // A test-only kernel (tests/metal_emulator.py, plans): the plan the fused
 // kernel's scheme takes for each matrix, from the same device functions
-// (metal/matrix_exp.h: load_matrix, the Workspace algebra, plan_scheme), one
-// simdgroup per matrix in a threadgroup of its own. Run through the emulator
-// only; never part of the library.
+// (metal/matrix_exp.h: load_matrix, the Workspace algebra, plan_scheme and
+// evaluate_planned), one simdgroup per matrix in a threadgroup of its own.
+// Run through the emulator only; never part of the library.
 
 #include "matrix_exp.h"
 
@@ -23,7 +23,8 @@ template <int P>
   int degree = 0;
   int squarings = 0;
   if (ms::finite_norm1(ws, norm) && ws.n() > 1) {
-    const ms::Plan plan = ms::plan_scheme(ws, norm);
+    ms::Plan plan = ms::plan_scheme(ws, norm);
+    ms::evaluate_planned(ws, plan);
     degree = ms::mc::kDegrees[plan.degree_index];
     squarings = plan.squarings;
   }
