@@ -310,6 +310,13 @@ struct Workspace {
   // every lane: lane j holds entry j of the row vector 1^T |d[0]| ...,
   // rescaled by a power of two after each product (the scale kept apart);
   // row i comes from lane i by simd_shuffle.
+  // || |p| |q| ||_1, through the rescaled product above (the scheme asks it
+  // once per evaluation).
+  float norm1_abs_product(int p, int q) const thread {
+    const int d[2] = {p, q};
+    return exp2(log2_norm1_abs_product(d, 2));
+  }
+
   float log2_norm1_abs_product(thread const int* d, int count) const thread {
     float v = lane < uint(P) ? 1.0f : 0.0f;
     int exponent = 0;

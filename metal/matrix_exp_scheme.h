@@ -21,6 +21,7 @@
 //                                             (NaN if an entry is NaN)
 //   real log2_norm1_abs_product(const int* d, int k);
 //                                             log2 || |d[0]| ... |d[k-1]| ||_1
+//   real norm1_abs_product(int p, int q);     || |p| |q| ||_1
 //   void exp_scalar(int d);                   d = exp(d) for n = 1
 // (slot arguments of one call are distinct). The same scheme computes the
 // Frechet derivative L(A, E) alongside exp(A) when the algebra is "dual": its
@@ -56,13 +57,11 @@ namespace mc = matrix_exp_constants;
 
 #if defined(__METAL_VERSION__)
 using metal::ceil;
-using metal::exp2;
 using metal::floor;
 using metal::ldexp;
 using metal::log2;
 #else
 using std::ceil;
-using std::exp2;
 using std::floor;
 using std::log2;
 
@@ -138,13 +137,10 @@ struct RealTraits<double> {
 };
 #endif
 
-// Which T_m to use and how often to square: exp(A) = T_m(A / 2^s)^(2^s);
-// and the squarings of the 1-norm plan, up to which the evaluation's
-// rounding check (evaluate_planned) may add halvings back.
+// Which T_m to use and how often to square: exp(A) = T_m(A / 2^s)^(2^s).
 struct Plan {
   int degree_index; // into mc::kDegrees
   int squarings; // s
-  int one_norm_squarings;
 };
 
 // The 1-norm of a matrix as 2^halvings * value, value finite: for finite
@@ -166,7 +162,7 @@ template <typename Real>
 Plan plan_for_norm(MATRIX_EXP_THREAD const Norm<Real>& norm) {
   for (int i = 0; i < mc::kNumDegrees; ++i) {
     if (norm.value <= RealTraits<Real>::theta(i)) {
-      return Plan{i, norm.halvings, norm.halvings};
+      return Plan{i, norm.halvings};
     }
   }
   const Real theta18 = RealTraits<Real>::theta(mc::kDegreeIndex18);
@@ -181,7 +177,7 @@ Plan plan_for_norm(MATRIX_EXP_THREAD const Norm<Real>& norm) {
     scaled /= Real(2);
     ++s;
   }
-  return Plan{mc::kDegreeIndex18, s + norm.halvings, s + norm.halvings};
+  return Plan{mc::kDegreeIndex18, s + norm.halvings};
 }
 
 // The 1-norm of slot kA; false if A has a NaN or an infinite entry (its
@@ -236,6 +232,24 @@ void rescale_powers(MATRIX_EXP_THREAD Algebra& alg, int k, bool with_a6) {
   if (with_a6) {
     alg.scale_pow2(kA6, 6 * k);
   }
+}
+
+// The 1-norms of X, X^2 and X^3 at the scale the plan has reached, kept as
+// the planner computes and rescales them (a norm of 2^k X^j is 2^(j k) times
+// that of X^j, exactly), for evaluate_planned's rounding check.
+template <typename Real>
+struct PowerNorms {
+  Real x;
+  Real x2;
+  Real x3;
+};
+
+// The norms of 2^k X's powers.
+template <typename Real>
+void rescale_norms(MATRIX_EXP_THREAD PowerNorms<Real>& norms, int k) {
+  norms.x = ldexp(norms.x, k);
+  norms.x2 = ldexp(norms.x2, 2 * k);
+  norms.x3 = ldexp(norms.x3, 3 * k);
 }
 
 // The plan's decisions below are taken from norms of X's powers: for one
@@ -456,11 +470,14 @@ window_may_pay(typename Lanewise<V>::count squarings, V norm3, V norm6) {
 // scaled by 2^t, t chosen so that ||(2^t X)^6|| is about 1: then X^10 neither
 // overflows nor underflows where ||X^j||^(1/j) falls steeply.
 template <class Algebra>
-Plan reduce_with_window(MATRIX_EXP_THREAD Algebra& alg, Plan plan) {
+Plan reduce_with_window(
+    MATRIX_EXP_THREAD Algebra& alg,
+    Plan plan,
+    MATRIX_EXP_THREAD PowerNorms<typename Algebra::real>& powers_norms) {
   typedef typename Algebra::real real;
-  const real norm_x = alg.norm1(kA, 0);
+  const real norm_x = powers_norms.x;
   const real norm6 = alg.norm1(kA6, 0);
-  if (!window_may_pay(plan.squarings, alg.norm1(kA3, 0), norm6)) {
+  if (!window_may_pay(plan.squarings, powers_norms.x3, norm6)) {
     return plan;
   }
   const int t = -int(floor(log2(norm6) / real(6)));
@@ -495,6 +512,7 @@ Plan reduce_with_window(MATRIX_EXP_THREAD Algebra& alg, Plan plan) {
   const int powers[4] = {7, 8, 9, 10};
   const int k = undoable_halvings(norms, powers, 4, t, plan.squarings, norm_x);
   rescale_powers(alg, k, true);
+  rescale_norms(powers_norms, k);
   plan.squarings -= k;
   return plan;
 }
@@ -525,17 +543,21 @@ typename Lanewise<V>::mask rounding_may_need_squarings(V norm3) {
 }
 
 template <class Algebra>
-Plan add_rounding_squarings(MATRIX_EXP_THREAD Algebra& alg, Plan plan) {
+Plan add_rounding_squarings(
+    MATRIX_EXP_THREAD Algebra& alg,
+    Plan plan,
+    MATRIX_EXP_THREAD PowerNorms<typename Algebra::real>& norms) {
   typedef typename Algebra::real real;
   const int chain[4] = {kA6, kA6, kA6, kA};
   const real log2_alpha = alg.log2_norm1_abs_product(chain, 4) -
-      real(mc::kLog2Factorial19) - log2(alg.norm1(kA, 0));
+      real(mc::kLog2Factorial19) - log2(norms.x);
   const real log2_u = real(RealTraits<real>::log2_unit_roundoff());
   if (!(log2_alpha > log2_u)) {
     return plan;
   }
   const int ell = int(ceil((log2_alpha - log2_u) / real(18)));
   rescale_powers(alg, -ell, true);
+  rescale_norms(norms, -ell);
   plan.squarings += ell;
   return plan;
 }
@@ -543,12 +565,14 @@ Plan add_rounding_squarings(MATRIX_EXP_THREAD Algebra& alg, Plan plan) {
 // Plans the scheme for the matrix in slot kA (n >= 2) of 1-norm `norm`: the
 // 1-norm plan, then fewer squarings as far as the norms of X's powers show
 // them unneeded, then more where rounding needs them. Leaves the slots as
-// prepare_slots would for that plan. (The lanes, csrc/cpu/lanes_driver.h,
-// take the same decisions from the same norms, eight matrices at a time.)
+// prepare_slots would for that plan, and for T18 the norms of X's powers in
+// `norms`. (The lanes, csrc/cpu/lanes_driver.h, take the same decisions from
+// the same norms, eight matrices at a time.)
 template <class Algebra>
 Plan plan_scheme(
     MATRIX_EXP_THREAD Algebra& alg,
-    Norm<typename Algebra::real> norm) {
+    Norm<typename Algebra::real> norm,
+    MATRIX_EXP_THREAD PowerNorms<typename Algebra::real>& norms) {
   typedef typename Algebra::real real;
   Plan plan = plan_for_norm(norm);
   alg.scale_pow2(kA, -plan.squarings);
@@ -559,11 +583,17 @@ Plan plan_scheme(
   if (plan.degree_index < mc::kDegreeIndex18) {
     return plan;
   }
-  const LowPowerReduction<real> reduction = reduce_with_low_powers(
-      plan.squarings, alg.norm1(kA, 0), alg.norm1(kA2, 0), alg.norm1(kA3, 0));
+  norms.x = alg.norm1(kA, 0);
+  norms.x2 = alg.norm1(kA2, 0);
+  norms.x3 = alg.norm1(kA3, 0);
+  const LowPowerReduction<real> reduction =
+      reduce_with_low_powers(plan.squarings, norms.x, norms.x2, norms.x3);
   rescale_powers(alg, reduction.undone, false);
+  rescale_norms(norms, reduction.undone);
   if (reduction.undone >= mc::kReformHalvings) {
     form_low_powers(alg); // see LowPowerReduction
+    norms.x2 = alg.norm1(kA2, 0);
+    norms.x3 = alg.norm1(kA3, 0);
   }
   plan.squarings -= reduction.undone;
   if (reduction.to_t12) {
@@ -571,9 +601,9 @@ Plan plan_scheme(
     return plan;
   }
   alg.mul(kA6, kA3, kA3);
-  plan = reduce_with_window(alg, plan);
-  if (rounding_may_need_squarings(alg.norm1(kA3, 0))) {
-    plan = add_rounding_squarings(alg, plan);
+  plan = reduce_with_window(alg, plan, norms);
+  if (rounding_may_need_squarings(norms.x3)) {
+    plan = add_rounding_squarings(alg, plan, norms);
   }
   return plan;
 }
@@ -698,51 +728,52 @@ int evaluate_taylor(MATRIX_EXP_THREAD Algebra& alg, int degree_index) {
 // scheme has for 1 <= ||X|| <= 6, halving X takes rho to about
 // 3.5 (rho / 3.5)^(1/2), so it pays where rho > 14; the threshold 8 was
 // measured on random float32 3 x 3 and 4 x 4, norms 20 to 100, seeds apart
-// from bench/accuracy.py's: it halves the largest errors, 3.3 to 2.1 u(kappa +
-// sqrt n), at equal medians.) ||B1|| is bounded by its terms' norms;
-// || |B2 + A9| |A9| ||_1 is exact (1^T |B2 + A9| |A9|, vector products), so
-// that a badly scaled matrix, whose large and small entries the products
-// pair, is not halved back to its 1-norm plan. Random matrices other than
-// float32 n <= 4 are never halved by it.
+// from bench/accuracy.py's.) ||B1|| is bounded by its terms' norms (||X^6||
+// by ||X^3||^2); || |B2 + A9| |A9| ||_1 is exact (1^T |B2 + A9| |A9|, vector
+// products), so that a badly scaled matrix, whose large and small entries
+// the products pair, is not halved back to its 1-norm plan.
 template <typename V>
-typename Lanewise<V>::mask
-halving_pays(V norm1, V norm2, V norm3, V norm6, V norm_product, V norm_t18) {
+typename Lanewise<V>::mask halving_pays(
+    MATRIX_EXP_THREAD const PowerNorms<V>& norms,
+    V norm_product,
+    V norm_t18) {
   typedef Lanewise<V> W;
   typedef typename W::real Real;
-  const V norms[4] = {norm1, norm2, norm3, norm6};
+  const V terms[4] = {norms.x, norms.x2, norms.x3, norms.x3 * norms.x3};
   V magnitude = norm_product;
   for (int j = 0; j < 4; ++j) { // ||B1|| <= sum_j |c_1j| ||X^j||
     const Real c = Real(mc::kT18[1][j + 1]);
-    magnitude = magnitude + (c < Real(0) ? -c : c) * norms[j];
+    magnitude = magnitude + (c < Real(0) ? -c : c) * terms[j];
   }
   return W::less(Real(mc::kRoundingRatio) * norm_t18, magnitude);
 }
 
-// T_m(X) for the plan (with the slots as plan_scheme or prepare_slots leave
-// them), halving X again where the rounding check above asks (plan.squarings
-// counts the halvings). Returns the slot that holds T_m.
+// T_m(X) for the plan, with the slots (and, for T18, the powers' norms) as
+// plan_scheme leaves them, halving X again where the rounding check above
+// asks, up to the 1-norm plan's squarings (plan.squarings counts the
+// halvings). Returns the slot of T_m.
 template <class Algebra>
 int evaluate_planned(
     MATRIX_EXP_THREAD Algebra& alg,
-    MATRIX_EXP_THREAD Plan& plan) {
-  int slot = evaluate_taylor(alg, plan.degree_index);
-  while (plan.degree_index == mc::kDegreeIndex18 &&
-         plan.squarings < plan.one_norm_squarings) {
-    const int product[2] = {kB0, kR}; // B2 + A9 and A9 (evaluate_taylor)
+    MATRIX_EXP_THREAD Plan& plan,
+    PowerNorms<typename Algebra::real> norms,
+    int one_norm_squarings) {
+  for (;;) { // one call of evaluate_taylor, which the compiler may inline
+    const int slot = evaluate_taylor(alg, plan.degree_index);
+    if (plan.degree_index != mc::kDegreeIndex18 ||
+        plan.squarings >= one_norm_squarings) {
+      return slot;
+    }
     if (!halving_pays(
-            alg.norm1(kA, 0),
-            alg.norm1(kA2, 0),
-            alg.norm1(kA3, 0),
-            alg.norm1(kA6, 0),
-            exp2(alg.log2_norm1_abs_product(product, 2)),
+            norms,
+            alg.norm1_abs_product(kB0, kR), // B2 + A9, A9 (evaluate_taylor)
             alg.norm1(slot, 0))) {
-      break;
+      return slot;
     }
     rescale_powers(alg, -1, true);
+    rescale_norms(norms, -1);
     ++plan.squarings;
-    slot = evaluate_taylor(alg, plan.degree_index);
   }
-  return slot;
 }
 
 // Squares slot `from` s times; returns the slot holding the result.
@@ -771,8 +802,10 @@ int run_scheme(MATRIX_EXP_THREAD Algebra& alg) {
     alg.exp_scalar(kA);
     return kA;
   }
-  Plan plan = plan_scheme(alg, norm);
-  const int slot = evaluate_planned(alg, plan);
+  PowerNorms<typename Algebra::real> norms;
+  Plan plan = plan_scheme(alg, norm, norms);
+  const int slot =
+      evaluate_planned(alg, plan, norms, plan_for_norm(norm).squarings);
   return square(alg, slot, plan.squarings);
 }
 

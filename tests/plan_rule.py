@@ -142,7 +142,8 @@ def plan(a, precision):
 def _log2_rounding_ratio(x):
     """log2 of (||B1|| bound + || |B2 + A9| |A9| ||_1) / (kRoundingRatio
     ||T18(X)||_1), T18 by [BBC19]'s scheme: B_i in the basis I, X, X^2,
-    X^3, X^6; A9 = B3 + B0 B4; T18 = B1 + (B2 + A9) A9."""
+    X^3, X^6; A9 = B3 + B0 B4; T18 = B1 + (B2 + A9) A9. The bound of ||B1||
+    is the sum of its terms' norms, ||X^6|| taken as ||X^3||^2."""
     x2 = x @ x
     x3 = x @ x2
     basis = [np.eye(len(x)), x, x2, x3, x3 @ x3]
@@ -150,5 +151,6 @@ def _log2_rounding_ratio(x):
     a9 = b[3] + b[0] @ b[4]
     t18 = b[1] + (b[2] + a9) @ a9
     product = float((np.ones(len(x)) @ np.abs(b[2] + a9) @ np.abs(a9)).max())
-    b1 = sum(abs(c) * norm1(p) for c, p in zip(T18[1, 1:], basis[1:]))
+    norms = [norm1(x), norm1(x2), norm1(x3), norm1(x3) ** 2]  # ||X^6|| <= ||X^3||^2
+    b1 = sum(abs(c) * v for c, v in zip(T18[1, 1:], norms))
     return _log2(b1 + product) - _log2(ROUNDING_RATIO * norm1(t18))

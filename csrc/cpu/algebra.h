@@ -224,9 +224,10 @@ class Algebra {
   }
 
   void add_scaled(int d, real c, int x) {
-    T* out = slot(d);
-    const T* in = slot(x);
-    for (int64_t e = 0; e < slot_size(); ++e) {
+    T* __restrict out = slot(d);
+    const T* __restrict in = slot(x);
+    const int64_t size = slot_size();
+    for (int64_t e = 0; e < size; ++e) {
       out[e] += scale(c, in[e]);
     }
   }
@@ -272,6 +273,23 @@ class Algebra {
     return norm1_of(d, [](T x) { return modulus(x); });
   }
 
+  // || |X_p| |X_q| ||_1 of slots p and q (their X parts): the row vector
+  // 1^T |X_p| |X_q|, its largest entry (NaN if one is), without the
+  // rescaling of log2_norm1_abs_product, which costs a sixth of a 16 x 16's
+  // time: the scheme asks it of a sum and a product it has just formed.
+  real norm1_abs_product(int p, int q) {
+    const int cols = Width > 0 ? Width : n_;
+    if constexpr (Width > 0) {
+      real v[Width > 0 ? Width : 1];
+      real w[Width > 0 ? Width : 1];
+      return norm1_abs_product(p, q, cols, v, w);
+    } else {
+      row_.resize(cols);
+      next_row_.resize(cols);
+      return norm1_abs_product(p, q, cols, row_.data(), next_row_.data());
+    }
+  }
+
   // log2 || |X_0| |X_1| ... |X_(count-1)| ||_1 of slots d[0..count) (their X
   // parts), -infinity if it is 0: the row vector 1^T |X_0| ..., times one
   // slot after the other, rescaled by a power of two after each product so
@@ -291,6 +309,30 @@ class Algebra {
   }
 
  private:
+  real norm1_abs_product(int p, int q, int cols, real* v, real* w) {
+    const T* x = slot(p);
+    const T* y = slot(q);
+    std::fill_n(v, cols, real(0));
+    std::fill_n(w, cols, real(0));
+    for (int i = 0; i < n_; ++i) {
+      for (int j = 0; j < cols; ++j) {
+        v[j] += modulus(x[i * ld_ + j]);
+      }
+    }
+    for (int i = 0; i < n_; ++i) {
+      for (int j = 0; j < cols; ++j) {
+        w[j] += v[i] * modulus(y[i * ld_ + j]);
+      }
+    }
+    real best = 0;
+    bool nan = false;
+    for (int j = 0; j < cols; ++j) {
+      nan |= w[j] != w[j];
+      best = w[j] > best ? w[j] : best;
+    }
+    return nan ? std::numeric_limits<real>::quiet_NaN() : best;
+  }
+
   real
   log2_norm1_abs_product(const int* d, int count, int cols, real* v, real* w) {
     std::fill_n(v, cols, real(1));
@@ -349,12 +391,22 @@ class Algebra {
     return nan ? std::numeric_limits<real>::quiet_NaN() : best;
   }
 
+  // The coefficients, sources and size in locals: read through `c`, `in`
+  // and `this` inside the loop, they kept it scalar (a third of the time of
+  // a batch of 16 x 16).
   template <int K>
   void combine_terms(T* __restrict out, const real* c, const T* const* in) {
-    for (int64_t e = 0; e < slot_size(); ++e) {
-      T v = scale(c[0], in[0][e]);
+    real coefficient[K];
+    const T* __restrict source[K];
+    for (int j = 0; j < K; ++j) {
+      coefficient[j] = c[j];
+      source[j] = in[j];
+    }
+    const int64_t size = slot_size();
+    for (int64_t e = 0; e < size; ++e) {
+      T v = scale(coefficient[0], source[0][e]);
       for (int j = 1; j < K; ++j) {
-        v += scale(c[j], in[j][e]);
+        v += scale(coefficient[j], source[j][e]);
       }
       out[e] = v;
     }

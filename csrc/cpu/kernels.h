@@ -84,8 +84,9 @@ Plans plans_of(const Job& job) {
       out.push_back({0, 0});
       continue;
     }
-    ms::Plan plan = ms::plan_scheme(alg, norm);
-    ms::evaluate_planned(alg, plan);
+    ms::PowerNorms<typename Alg::real> norms;
+    ms::Plan plan = ms::plan_scheme(alg, norm, norms);
+    ms::evaluate_planned(alg, plan, norms, ms::plan_for_norm(norm).squarings);
     out.push_back({ms::mc::kDegrees[plan.degree_index], plan.squarings});
   }
   return out;

@@ -133,6 +133,7 @@ struct LanesDriver {
 
  private:
   static constexpr int kUnplanned = -1; // a deferred matrix's degree_index
+  using PowerNorms = ms::PowerNorms<Lanes<R, L>>;
 
   // What each lane of a group takes: its matrix's final squarings, or none
   // (an unused lane, or a deferred matrix); and its 1-norm plan's squarings,
@@ -158,7 +159,8 @@ struct LanesDriver {
           n(job.a_layout.n),
           staged(staged_size(job.a_layout.n)),
           record(record),
-          plans(count) {}
+          plans(count),
+          one_norm_squarings(count) {}
 
     void run() {
       std::vector<int64_t> order = stage();
@@ -176,7 +178,8 @@ struct LanesDriver {
               buffers.staged_a + k * staged, staged, planner.slot(ms::kA));
           ms::Norm<R> norm;
           ms::finite_norm1(planner, norm);
-          plans[k] = ms::plan_scheme(planner, norm);
+          ms::PowerNorms<R> norms; // the deferred run forms them afresh
+          plans[k] = ms::plan_scheme(planner, norm, norms);
         }
       }
       group_by_plan(deferred, plans);
@@ -216,6 +219,7 @@ struct LanesDriver {
               job.e_layout);
         }
         plans[k] = ms::plan_for_norm(norm);
+        one_norm_squarings[k] = plans[k].squarings;
         order.push_back(k);
       }
       return order;
@@ -224,7 +228,9 @@ struct LanesDriver {
     // Runs `order` (grouped by plan) in vectors of up to L matrices of one
     // plan. With `deferred`, the plans are 1-norm plans that each lane
     // reduces as plan_scheme would, and the matrices the vector cannot
-    // follow are appended there; without, they are final.
+    // follow are appended there (with those the rounding check halves);
+    // without, they are final but for the rounding check's halvings, which
+    // the vector then takes in place.
     void run_groups(
         const std::vector<int64_t>& order,
         std::vector<int64_t>* deferred) {
@@ -249,24 +255,27 @@ struct LanesDriver {
           group[lane] = order[first + (lane < lanes.used ? lane : 0)];
           targets[lane] = output(group[lane]);
           lanes.squarings[lane] = plan.squarings;
-          lanes.one_norm_squarings[lane] =
-              plans[group[lane]].one_norm_squarings;
+          lanes.one_norm_squarings[lane] = one_norm_squarings[group[lane]];
           lanes.active[lane] = lane < lanes.used;
         }
         load_group(alg);
         int degree_index = plan.degree_index;
+        PowerNorms norms;
+        bool norms_known = false;
         if (deferred && plan.degree_index == ms::mc::kDegreeIndex18) {
-          degree_index = reduce(alg, plan, lanes, *deferred);
+          degree_index = reduce(alg, plan, lanes, *deferred, norms);
+          norms_known = true;
         } else {
           ms::prepare_slots(alg, plan);
         }
         if (std::any_of(lanes.active, lanes.active + lanes.used, [](bool a) {
               return a;
             })) {
-          const int slot = ms::evaluate_taylor(alg, degree_index);
-          if (degree_index == ms::mc::kDegreeIndex18) {
-            halve_where_rounding_pays(alg, lanes);
-          }
+          int slot;
+          do { // one call of evaluate_taylor, which the compiler may inline
+            slot = ms::evaluate_taylor(alg, degree_index);
+          } while (degree_index == ms::mc::kDegreeIndex18 &&
+                   check_rounding(alg, lanes, norms, norms_known, deferred));
           square_and_store(alg, slot, lanes);
           for (int lane = 0; lane < lanes.used && record; ++lane) {
             if (lanes.active[lane]) {
@@ -291,18 +300,17 @@ struct LanesDriver {
         Vector& alg,
         ms::Plan plan,
         LanePlans& lanes,
-        std::vector<int64_t>& deferred) {
+        std::vector<int64_t>& deferred,
+        PowerNorms& norms) {
       using W = ms::Lanewise<Lanes<R, L>>;
       using Mask = typename W::mask;
       alg.scale_pow2(ms::kA, -plan.squarings);
       ms::form_low_powers(alg);
       Lanes<R, L> norm3 = lane_norms(alg, ms::kA3);
+      norms.x = lane_norms(alg, ms::kA);
+      norms.x2 = lane_norms(alg, ms::kA2);
       const ms::LowPowerReduction<Lanes<R, L>> reduction =
-          ms::reduce_with_low_powers(
-              plan.squarings,
-              lane_norms(alg, ms::kA),
-              lane_norms(alg, ms::kA2),
-              norm3);
+          ms::reduce_with_low_powers(plan.squarings, norms.x, norms.x2, norm3);
       const Mask reform =
           W::greater(reduction.undone, ms::mc::kReformHalvings - 1);
       // (Unused lanes repeat lane 0, so all L lanes answer for the used.)
@@ -313,10 +321,9 @@ struct LanesDriver {
       if (W::any(t12_apart | (reform & ~reduction.to_t12))) {
         for (int lane = 0; lane < lanes.used; ++lane) {
           if (reduction.to_t12[lane] && t12_apart[lane]) {
-            defer(
-                lane, ms::Plan{ms::mc::kDegreeIndex12, 0, 0}, lanes, deferred);
+            defer(lane, ms::Plan{ms::mc::kDegreeIndex12, 0}, lanes, deferred);
           } else if (reform[lane] && !reduction.to_t12[lane]) {
-            defer(lane, ms::Plan{kUnplanned, 0, 0}, lanes, deferred);
+            defer(lane, ms::Plan{kUnplanned, 0}, lanes, deferred);
           }
         }
       }
@@ -330,6 +337,9 @@ struct LanesDriver {
         lane_scale_pow2(alg, ms::kA, reduction.undone, 1);
         lane_scale_pow2(alg, ms::kA2, reduction.undone, 2);
         lane_scale_pow2(alg, ms::kA3, reduction.undone, 3);
+        const Lanes<R, L> factor = lane_pow2(reduction.undone);
+        norms.x = factor * norms.x;
+        norms.x2 = factor * (factor * norms.x2);
       }
       if (degree_index == ms::mc::kDegreeIndex12) {
         return degree_index;
@@ -338,6 +348,7 @@ struct LanesDriver {
       if (rescaled) { // the norm plan_scheme takes after rescale_powers
         norm3 = lane_norms(alg, ms::kA3);
       }
+      norms.x3 = norm3;
       Mask replan = ms::rounding_may_need_squarings(norm3);
       if (W::any(W::greater(squarings, ms::mc::kWindowProducts))) {
         replan |=
@@ -346,7 +357,7 @@ struct LanesDriver {
       if (W::any(replan)) {
         for (int lane = 0; lane < lanes.used; ++lane) {
           if (lanes.active[lane] && replan[lane]) {
-            defer(lane, ms::Plan{kUnplanned, 0, 0}, lanes, deferred);
+            defer(lane, ms::Plan{kUnplanned, 0}, lanes, deferred);
           }
         }
       }
@@ -354,49 +365,76 @@ struct LanesDriver {
     }
 
     // evaluate_planned's rounding check, lane by lane, after T18 is
-    // evaluated (in kB1, from B2 + A9 in kB0 and A9 in kR): the lanes that
-    // ask for it and may still take a halving are halved (their X and powers
-    // rescaled by 2^-1, 2^-2, 2^-3, 2^-6) and the vector evaluated again,
-    // until no lane asks; the others' slots are unchanged, and so is their
-    // T18.
-    void halve_where_rounding_pays(Vector& alg, LanePlans& lanes) {
+    // evaluated (in kB1, from B2 + A9 in kB0 and A9 in kR), with the norms
+    // of the lanes' powers (`known`: as reduce left them; else formed here).
+    // The lanes it halves are deferred, to run with one squaring more, when
+    // `deferred` is given (a few lanes of many vectors then share vectors);
+    // else halved in place (their X and powers rescaled by 2^-1, 2^-2, 2^-3,
+    // 2^-6), and true returned: the vector is to be evaluated again (the
+    // other lanes' slots are unchanged, and so is their T18).
+    bool check_rounding(
+        Vector& alg,
+        LanePlans& lanes,
+        PowerNorms& norms,
+        bool& known,
+        std::vector<int64_t>* deferred) {
       using W = ms::Lanewise<Lanes<R, L>>;
-      for (;;) {
-        bool may = false;
-        for (int lane = 0; lane < lanes.used; ++lane) {
-          may = may ||
-              (lanes.active[lane] &&
-               lanes.squarings[lane] < lanes.one_norm_squarings[lane]);
-        }
-        if (!may) {
-          return;
-        }
-        const typename W::mask pays = ms::halving_pays(
+      bool may[L];
+      bool any = false;
+      for (int lane = 0; lane < L; ++lane) {
+        may[lane] = lane < lanes.used && lanes.active[lane] &&
+            lanes.squarings[lane] < lanes.one_norm_squarings[lane];
+        any = any || may[lane];
+      }
+      if (!any) {
+        return false;
+      }
+      if (!known) {
+        norms = {
             lane_norms(alg, ms::kA),
             lane_norms(alg, ms::kA2),
-            lane_norms(alg, ms::kA3),
-            lane_norms(alg, ms::kA6),
-            lane_norm1_abs_product(alg, ms::kB0, ms::kR),
-            lane_norms(alg, ms::kB1));
-        typename W::count halvings = W::splat(0);
-        bool any = false;
-        for (int lane = 0; lane < lanes.used; ++lane) {
-          if (lanes.active[lane] && pays[lane] &&
-              lanes.squarings[lane] < lanes.one_norm_squarings[lane]) {
-            halvings[lane] = 1;
-            ++lanes.squarings[lane];
-            any = true;
-          }
-        }
-        if (!any) {
-          return;
-        }
-        lane_scale_pow2(alg, ms::kA, halvings, -1);
-        lane_scale_pow2(alg, ms::kA2, halvings, -2);
-        lane_scale_pow2(alg, ms::kA3, halvings, -3);
-        lane_scale_pow2(alg, ms::kA6, halvings, -6);
-        ms::evaluate_taylor(alg, ms::mc::kDegreeIndex18);
+            lane_norms(alg, ms::kA3)};
+        known = true;
       }
+      const typename W::mask pays = ms::halving_pays(
+          norms,
+          lane_norm1_abs_product(alg, ms::kB0, ms::kR),
+          lane_norms(alg, ms::kB1));
+      typename W::count halvings = W::splat(0);
+      any = false;
+      for (int lane = 0; lane < L; ++lane) {
+        if (!may[lane] || !pays[lane]) {
+          continue;
+        }
+        any = true;
+        if (deferred) {
+          const ms::Plan plan{
+              ms::mc::kDegreeIndex18, lanes.squarings[lane] + 1};
+          defer(lane, plan, lanes, *deferred);
+        } else {
+          halvings[lane] = 1;
+          ++lanes.squarings[lane];
+        }
+      }
+      if (!any || deferred) {
+        return false;
+      }
+      // Factors 2^-1 ... 2^-6, normal numbers: each product is exact.
+      const Lanes<R, L> half = lane_pow2(-halvings);
+      const Lanes<R, L> quarter = half * half;
+      const Lanes<R, L> eighth = quarter * half;
+      const Lanes<R, L> factors[4] = {half, quarter, eighth, eighth * eighth};
+      const int slots[4] = {ms::kA, ms::kA2, ms::kA3, ms::kA6};
+      for (int p = 0; p < 4; ++p) {
+        Lanes<R, L>* x = alg.slot(slots[p]);
+        for (int64_t e = 0; e < int64_t(n) * alg.ld(); ++e) {
+          x[e] = factors[p] * x[e];
+        }
+      }
+      norms.x = half * norms.x;
+      norms.x2 = quarter * norms.x2;
+      norms.x3 = eighth * norms.x3;
+      return true;
     }
 
     // Takes a lane's matrix out of its group, to run later with `plan`
@@ -496,11 +534,12 @@ struct LanesDriver {
       using W = ms::Lanewise<Lanes<R, L>>;
       using Mask = typename W::mask;
       const Lanes<R, L>* x = alg.slot(d);
+      const int rows = Rows > 0 ? Rows : n;
       Lanes<R, L> sums[Width];
       for (int j = 0; j < Width; ++j) {
         sums[j] = Lanes<R, L>(R(0));
       }
-      for (int i = 0; i < n; ++i) {
+      for (int i = 0; i < rows; ++i) {
         for (int j = 0; j < Width; ++j) {
           sums[j] += abs(x[i * alg.ld() + j]);
         }
@@ -526,33 +565,51 @@ struct LanesDriver {
       return out;
     }
 
+    // 2^k[lane] in each lane (k: a count of lanewise.h).
+    template <class Count>
+    static Lanes<R, L> lane_pow2(const Count& k) {
+      Lanes<R, L> out;
+      for (int lane = 0; lane < L; ++lane) {
+        out.v[lane] = ms::ldexp(R(1), static_cast<int>(k[lane]));
+      }
+      return out;
+    }
+
     // Each lane's || |P| |Q| ||_1 of slots p and q (their X parts): the row
     // vector 1^T |P| |Q| in vector operations, its largest entry per lane.
     Lanes<R, L> lane_norm1_abs_product(Vector& alg, int p, int q) {
       const Lanes<R, L>* x = alg.slot(p);
       const Lanes<R, L>* y = alg.slot(q);
+      const int rows = Rows > 0 ? Rows : n;
       Lanes<R, L> v[Width];
       Lanes<R, L> w[Width];
       for (int j = 0; j < Width; ++j) {
         v[j] = Lanes<R, L>(R(0));
         w[j] = Lanes<R, L>(R(0));
       }
-      for (int i = 0; i < n; ++i) {
+      for (int i = 0; i < rows; ++i) {
         for (int j = 0; j < Width; ++j) {
           v[j] += abs(x[i * alg.ld() + j]);
         }
       }
-      for (int i = 0; i < n; ++i) {
+      for (int i = 0; i < rows; ++i) {
         for (int j = 0; j < Width; ++j) {
           w[j] += v[i] * abs(y[i * alg.ld() + j]);
         }
       }
-      Lanes<R, L> out = w[0];
-      for (int j = 1; j < Width; ++j) {
-        for (int lane = 0; lane < L; ++lane) {
-          out.v[lane] = std::max(out.v[lane], w[j].v[lane]);
-        }
+      using Mask = typename ms::Lanewise<Lanes<R, L>>::mask;
+      Mask best;
+      std::memcpy(&best, &w[0].v, sizeof best);
+      for (int j = 1; j < Width; ++j) { // the larger in each lane, as bits
+        Mask entry;
+        std::memcpy(&entry, &w[j].v, sizeof entry);
+        Lanes<R, L> best_value;
+        std::memcpy(&best_value.v, &best, sizeof best);
+        const Mask larger = (Mask)(w[j].v > best_value.v);
+        best = (larger & entry) | (~larger & best);
       }
+      Lanes<R, L> out;
+      std::memcpy(&out.v, &best, sizeof best);
       return out;
     }
 
@@ -598,6 +655,7 @@ struct LanesDriver {
     int64_t staged;
     std::array<int, 2>* record;
     std::vector<ms::Plan> plans;
+    std::vector<int> one_norm_squarings; // of each matrix's 1-norm plan
     int64_t group[L]; // the matrices of the group in the vector, by lane
     In* targets[L]; // and their results
   };

@@ -23,8 +23,9 @@ template <int P>
   int degree = 0;
   int squarings = 0;
   if (ms::finite_norm1(ws, norm) && ws.n() > 1) {
-    ms::Plan plan = ms::plan_scheme(ws, norm);
-    ms::evaluate_planned(ws, plan);
+    ms::PowerNorms<float> norms;
+    ms::Plan plan = ms::plan_scheme(ws, norm, norms);
+    ms::evaluate_planned(ws, plan, norms, ms::plan_for_norm(norm).squarings);
     degree = ms::mc::kDegrees[plan.degree_index];
     squarings = plan.squarings;
   }
