@@ -15,8 +15,9 @@
 // X^2 and X^3 again, the window of higher powers, the rounding squarings) is
 // deferred: planned on its own by plan_scheme, then run in a last pass with
 // its final plan, its powers formed at the final scale. After T18 is
-// evaluated, each lane takes evaluate_planned's rounding check: the lanes it
-// halves are rescaled and the vector evaluated again. A matrix's
+// evaluated, each lane takes evaluate_planned's rounding check: a lane it
+// halves is deferred too, with one squaring more (in the last pass, where
+// few lanes are left, the vector is evaluated again instead). A matrix's
 // result depends only on its own plan and entries, never on the matrices it
 // shares a vector with, and its plan is plan_scheme's and evaluate_planned's.
 
