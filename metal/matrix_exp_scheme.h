@@ -170,11 +170,11 @@ Plan plan_for_norm(MATRIX_EXP_THREAD const Norm<Real>& norm) {
   Real scaled = norm.value;
   int s = 0;
   while (scaled > theta18 * two16) {
-    scaled /= two16;
+    scaled *= Real(1.0 / 65536.0); // products, not divisions: as exact, faster
     s += 16;
   }
   while (scaled > theta18) {
-    scaled /= Real(2);
+    scaled *= Real(0.5);
     ++s;
   }
   return Plan{mc::kDegreeIndex18, s + norm.halvings};

@@ -62,9 +62,12 @@ inline void group_by_plan(
   std::vector<int> bucket_of(order.size());
   for (size_t i = 0; i < order.size(); ++i) {
     const int kk = key(order[i]);
-    auto it = std::find_if(buckets.begin(), buckets.end(), [&](const auto& b) {
-      return b.first == kk;
-    });
+    // Mostly the previous matrix's bucket; else a search of the few.
+    auto it = i > 0 && buckets[bucket_of[i - 1]].first == kk
+        ? buckets.begin() + bucket_of[i - 1]
+        : std::find_if(buckets.begin(), buckets.end(), [&](const auto& b) {
+            return b.first == kk;
+          });
     if (it == buckets.end()) {
       if (buckets.size() == 64) { // many distinct plans: an ordinary sort
         std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) {
@@ -426,9 +429,10 @@ struct LanesDriver {
       const Lanes<R, L> eighth = quarter * half;
       const Lanes<R, L> factors[4] = {half, quarter, eighth, eighth * eighth};
       const int slots[4] = {ms::kA, ms::kA2, ms::kA3, ms::kA6};
+      const int64_t size = int64_t(Rows > 0 ? Rows : n) * alg.ld();
       for (int p = 0; p < 4; ++p) {
         Lanes<R, L>* x = alg.slot(slots[p]);
-        for (int64_t e = 0; e < int64_t(n) * alg.ld(); ++e) {
+        for (int64_t e = 0; e < size; ++e) {
           x[e] = factors[p] * x[e];
         }
       }
@@ -638,7 +642,8 @@ struct LanesDriver {
         if (!any) {
           return;
         }
-        for (int64_t e = 0; e < int64_t(n) * alg.ld(); ++e) {
+        const int64_t size = int64_t(Rows > 0 ? Rows : n) * alg.ld();
+        for (int64_t e = 0; e < size; ++e) {
           x[e] = factor * x[e];
         }
       }
