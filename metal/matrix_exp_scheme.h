@@ -732,6 +732,38 @@ int evaluate_taylor(MATRIX_EXP_THREAD Algebra& alg, int degree_index) {
 // by ||X^3||^2); || |B2 + A9| |A9| ||_1 is exact (1^T |B2 + A9| |A9|, vector
 // products), so that a badly scaled matrix, whose large and small entries
 // the products pair, is not halved back to its 1-norm plan.
+// ||B_row||_1 <= sum_j |c_j| ||X^j||, ||X^6|| <= ||X^3||^2.
+template <typename V>
+V t18_row_bound(int row, MATRIX_EXP_THREAD const PowerNorms<V>& norms) {
+  typedef typename Lanewise<V>::real Real;
+  const V terms[4] = {norms.x, norms.x2, norms.x3, norms.x3 * norms.x3};
+  const Real c0 = Real(mc::kT18[row][0]);
+  V bound = Lanewise<V>::broadcast(c0 < Real(0) ? -c0 : c0);
+  for (int j = 0; j < 4; ++j) {
+    const Real c = Real(mc::kT18[row][j + 1]);
+    bound = bound + (c < Real(0) ? -c : c) * terms[j];
+  }
+  return bound;
+}
+
+// Whether the check below can find rho > kRoundingRatio at all, from the
+// powers' norms and ||T18|| alone: ||R|| <= ||B1|| + (||B2|| + ||A9||)
+// ||A9||, ||A9|| <= ||B3|| + ||B0|| ||B4||, with a factor 2 to spare for
+// rounding. It rules out most random matrices of n >= 8 before the exact
+// product's two passes (the lanes, for which those passes are cheap, skip
+// it).
+template <typename V>
+typename Lanewise<V>::mask halving_may_pay(
+    MATRIX_EXP_THREAD const PowerNorms<V>& norms,
+    V norm_t18) {
+  typedef Lanewise<V> W;
+  typedef typename W::real Real;
+  const V a9 = t18_row_bound(3, norms) +
+      t18_row_bound(0, norms) * t18_row_bound(4, norms);
+  const V bound = t18_row_bound(1, norms) + (t18_row_bound(2, norms) + a9) * a9;
+  return W::less(Real(mc::kRoundingRatio) * norm_t18, bound + bound);
+}
+
 template <typename V>
 typename Lanewise<V>::mask halving_pays(
     MATRIX_EXP_THREAD const PowerNorms<V>& norms,
@@ -739,13 +771,9 @@ typename Lanewise<V>::mask halving_pays(
     V norm_t18) {
   typedef Lanewise<V> W;
   typedef typename W::real Real;
-  const V terms[4] = {norms.x, norms.x2, norms.x3, norms.x3 * norms.x3};
-  V magnitude = norm_product;
-  for (int j = 0; j < 4; ++j) { // ||B1|| <= sum_j |c_1j| ||X^j||
-    const Real c = Real(mc::kT18[1][j + 1]);
-    magnitude = magnitude + (c < Real(0) ? -c : c) * terms[j];
-  }
-  return W::less(Real(mc::kRoundingRatio) * norm_t18, magnitude);
+  return W::less(
+      Real(mc::kRoundingRatio) * norm_t18,
+      norm_product + t18_row_bound(1, norms));
 }
 
 // T_m(X) for the plan, with the slots (and, for T18, the powers' norms) as
@@ -764,10 +792,12 @@ int evaluate_planned(
         plan.squarings >= one_norm_squarings) {
       return slot;
     }
-    if (!halving_pays(
+    const typename Algebra::real norm_t18 = alg.norm1(slot, 0);
+    if (!halving_may_pay(norms, norm_t18) ||
+        !halving_pays(
             norms,
             alg.norm1_abs_product(kB0, kR), // B2 + A9, A9 (evaluate_taylor)
-            alg.norm1(slot, 0))) {
+            norm_t18)) {
       return slot;
     }
     rescale_powers(alg, -1, true);
