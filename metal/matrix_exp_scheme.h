@@ -160,12 +160,14 @@ struct Norm {
 // are squarings too.
 template <typename Real>
 Plan plan_for_norm(MATRIX_EXP_THREAD const Norm<Real>& norm) {
-  for (int i = 0; i < mc::kNumDegrees; ++i) {
-    if (norm.value <= RealTraits<Real>::theta(i)) {
-      return Plan{i, norm.halvings};
+  const Real theta18 = RealTraits<Real>::theta(mc::kDegreeIndex18);
+  if (!(norm.value > theta18)) { // else every threshold is below it
+    for (int i = 0; i < mc::kNumDegrees; ++i) {
+      if (norm.value <= RealTraits<Real>::theta(i)) {
+        return Plan{i, norm.halvings};
+      }
     }
   }
-  const Real theta18 = RealTraits<Real>::theta(mc::kDegreeIndex18);
   const Real two16 = Real(65536);
   Real scaled = norm.value;
   int s = 0;

@@ -366,7 +366,8 @@ class Algebra {
     bool nan = false;
     if constexpr (Width > 0) { // row by row, the column sums in registers
       real sums[Width] = {};
-      for (int i = 0; i < n_; ++i) {
+      const int rows = Rows > 0 ? Rows : n_; // unrolled when known
+      for (int i = 0; i < rows; ++i) {
         for (int j = 0; j < Width; ++j) {
           sums[j] += size(x[i * ld_ + j]);
         }
