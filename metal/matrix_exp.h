@@ -206,6 +206,14 @@ void slots_exp_scalar(thread const W& ws, int d) {
   ws.sync();
 }
 
+// || |p| |q| ||_1 (X parts), through the algebra's rescaled
+// log2_norm1_abs_product (the scheme asks it once per evaluation).
+template <class W>
+float slots_norm1_abs_product(thread const W& ws, int p, int q) {
+  const int d[2] = {p, q};
+  return exp2(ws.log2_norm1_abs_product(d, 2));
+}
+
 // One simdgroup's slots: P x P floats each (dual: two such blocks, X then
 // dX), row-major, in threadgroup memory; the algebra of matrix_exp_scheme.h.
 // Every operation ends with a simdgroup_barrier, so the next one may read
@@ -310,13 +318,6 @@ struct Workspace {
   // every lane: lane j holds entry j of the row vector 1^T |d[0]| ...,
   // rescaled by a power of two after each product (the scale kept apart);
   // row i comes from lane i by simd_shuffle.
-  // || |p| |q| ||_1, through the rescaled product above (the scheme asks it
-  // once per evaluation).
-  float norm1_abs_product(int p, int q) const thread {
-    const int d[2] = {p, q};
-    return exp2(log2_norm1_abs_product(d, 2));
-  }
-
   float log2_norm1_abs_product(thread const int* d, int count) const thread {
     float v = lane < uint(P) ? 1.0f : 0.0f;
     int exponent = 0;
@@ -340,6 +341,10 @@ struct Workspace {
     }
     sync(); // the reads above happen before the slots are written again
     return log2(simd_max(v)) + float(exponent);
+  }
+
+  float norm1_abs_product(int p, int q) const thread {
+    return slots_norm1_abs_product(*this, p, q);
   }
 };
 

@@ -151,13 +151,6 @@ struct TiledWorkspace {
   // every thread: the row vector 1^T |d[0]| ... in threadgroup memory
   // (entry j formed by thread j from row 0 down), rescaled by a power of two
   // after each product (the scale kept apart).
-  // || |p| |q| ||_1, through the rescaled product above (the scheme asks it
-  // once per evaluation).
-  float norm1_abs_product(int p, int q) const thread {
-    const int d[2] = {p, q};
-    return exp2(log2_norm1_abs_product(d, 2));
-  }
-
   float log2_norm1_abs_product(thread const int* d, int count) const thread {
     threadgroup float* v = shared + mp::kMaxSimdgroups;
     threadgroup float* w = v + P;
@@ -193,6 +186,10 @@ struct TiledWorkspace {
       largest = max(largest, v[j]);
     }
     return log2(reduce_max(largest)) + float(exponent);
+  }
+
+  float norm1_abs_product(int p, int q) const thread {
+    return slots_norm1_abs_product(*this, p, q);
   }
 };
 

@@ -278,16 +278,23 @@ class Algebra {
   // rescaling of log2_norm1_abs_product, which costs a sixth of a 16 x 16's
   // time: the scheme asks it of a sum and a product it has just formed.
   real norm1_abs_product(int p, int q) {
-    const int cols = Width > 0 ? Width : n_;
-    if constexpr (Width > 0) {
-      real v[Width > 0 ? Width : 1];
-      real w[Width > 0 ? Width : 1];
-      return norm1_abs_product(p, q, cols, v, w);
-    } else {
-      row_.resize(cols);
-      next_row_.resize(cols);
-      return norm1_abs_product(p, q, cols, row_.data(), next_row_.data());
-    }
+    return with_two_rows([&](int cols, real* v, real* w) {
+      const T* x = slot(p);
+      const T* y = slot(q);
+      std::fill_n(v, cols, real(0));
+      std::fill_n(w, cols, real(0));
+      for (int i = 0; i < n_; ++i) {
+        for (int j = 0; j < cols; ++j) {
+          v[j] += modulus(x[i * ld_ + j]);
+        }
+      }
+      for (int i = 0; i < n_; ++i) {
+        for (int j = 0; j < cols; ++j) {
+          w[j] += v[i] * modulus(y[i * ld_ + j]);
+        }
+      }
+      return largest(w, cols);
+    });
   }
 
   // log2 || |X_0| |X_1| ... |X_(count-1)| ||_1 of slots d[0..count) (their X
@@ -295,75 +302,63 @@ class Algebra {
   // slot after the other, rescaled by a power of two after each product so
   // that it neither overflows nor underflows (the scale is kept apart).
   real log2_norm1_abs_product(const int* d, int count) {
+    return with_two_rows([&](int cols, real* v, real* w) {
+      std::fill_n(v, cols, real(1));
+      int exponent = 0;
+      for (int c = 0; c < count; ++c) {
+        const T* x = slot(d[c]);
+        std::fill_n(w, cols, real(0));
+        for (int i = 0; i < n_; ++i) {
+          for (int j = 0; j < cols; ++j) {
+            w[j] += v[i] * modulus(x[i * ld_ + j]);
+          }
+        }
+        const real most = *std::max_element(w, w + cols);
+        if (!(most > real(0))) {
+          return -std::numeric_limits<real>::infinity();
+        }
+        const int e = std::ilogb(most);
+        for (int j = 0; j < cols; ++j) {
+          v[j] = ms::ldexp(w[j], -e);
+        }
+        exponent += e;
+      }
+      return std::log2(*std::max_element(v, v + cols)) + real(exponent);
+    });
+  }
+
+ private:
+  // f(cols, v, w) with two rows of cols reals: on the stack for a width known
+  // at compile time, else the algebra's own vectors.
+  template <class F>
+  real with_two_rows(F f) {
     const int cols = Width > 0 ? Width : n_;
     if constexpr (Width > 0) {
       real v[Width > 0 ? Width : 1];
       real w[Width > 0 ? Width : 1];
-      return log2_norm1_abs_product(d, count, cols, v, w);
+      return f(cols, v, w);
     } else {
       row_.resize(cols);
       next_row_.resize(cols);
-      return log2_norm1_abs_product(
-          d, count, cols, row_.data(), next_row_.data());
+      return f(cols, row_.data(), next_row_.data());
     }
   }
 
- private:
-  real norm1_abs_product(int p, int q, int cols, real* v, real* w) {
-    const T* x = slot(p);
-    const T* y = slot(q);
-    std::fill_n(v, cols, real(0));
-    std::fill_n(w, cols, real(0));
-    for (int i = 0; i < n_; ++i) {
-      for (int j = 0; j < cols; ++j) {
-        v[j] += modulus(x[i * ld_ + j]);
-      }
-    }
-    for (int i = 0; i < n_; ++i) {
-      for (int j = 0; j < cols; ++j) {
-        w[j] += v[i] * modulus(y[i * ld_ + j]);
-      }
-    }
+  // The largest of sums[0..count) (>= 0), NaN if one is NaN.
+  static real largest(const real* sums, int count) {
     real best = 0;
     bool nan = false;
-    for (int j = 0; j < cols; ++j) {
-      nan |= w[j] != w[j];
-      best = w[j] > best ? w[j] : best;
+    for (int j = 0; j < count; ++j) {
+      nan |= sums[j] != sums[j];
+      best = sums[j] > best ? sums[j] : best;
     }
     return nan ? std::numeric_limits<real>::quiet_NaN() : best;
-  }
-
-  real
-  log2_norm1_abs_product(const int* d, int count, int cols, real* v, real* w) {
-    std::fill_n(v, cols, real(1));
-    int exponent = 0;
-    for (int c = 0; c < count; ++c) {
-      const T* x = slot(d[c]);
-      std::fill_n(w, cols, real(0));
-      for (int i = 0; i < n_; ++i) {
-        for (int j = 0; j < cols; ++j) {
-          w[j] += v[i] * modulus(x[i * ld_ + j]);
-        }
-      }
-      const real largest = *std::max_element(w, w + cols);
-      if (!(largest > real(0))) {
-        return -std::numeric_limits<real>::infinity();
-      }
-      const int e = std::ilogb(largest);
-      for (int j = 0; j < cols; ++j) {
-        v[j] = ms::ldexp(w[j], -e);
-      }
-      exponent += e;
-    }
-    return std::log2(*std::max_element(v, v + cols)) + real(exponent);
   }
 
   // max_j sum_i size(X_ij)
   template <class Size>
   real norm1_of(int d, Size size) {
     const T* x = slot(d);
-    real best = 0;
-    bool nan = false;
     if constexpr (Width > 0) { // row by row, the column sums in registers
       real sums[Width] = {};
       const int rows = Rows > 0 ? Rows : n_; // unrolled when known
@@ -372,10 +367,7 @@ class Algebra {
           sums[j] += size(x[i * ld_ + j]);
         }
       }
-      for (int j = 0; j < Width; ++j) {
-        nan |= sums[j] != sums[j];
-        best = sums[j] > best ? sums[j] : best;
-      }
+      return largest(sums, Width);
     } else { // row by row too (a column walk of a large matrix thrashes the
              // TLB)
       column_sums_.assign(n_, real(0));
@@ -384,12 +376,8 @@ class Algebra {
           column_sums_[j] += size(x[i * ld_ + j]);
         }
       }
-      for (real sum : column_sums_) {
-        nan |= sum != sum;
-        best = sum > best ? sum : best;
-      }
+      return largest(column_sums_.data(), n_);
     }
-    return nan ? std::numeric_limits<real>::quiet_NaN() : best;
   }
 
   // The coefficients, sources and size in locals: read through `c`, `in`

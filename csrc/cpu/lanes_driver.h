@@ -536,11 +536,15 @@ struct LanesDriver {
     // it: the same column sums in the same order, their largest, NaN if one
     // is NaN; lane by lane in vector operations (a select is bit masks).
     Lanes<R, L> lane_norms(Vector& alg, int d) {
-      using W = ms::Lanewise<Lanes<R, L>>;
-      using Mask = typename W::mask;
+      Lanes<R, L> sums[Width];
+      lane_column_sums(alg, d, sums);
+      return lane_largest(sums);
+    }
+
+    // Each lane's column sums of |X| (slot d's X part).
+    void lane_column_sums(Vector& alg, int d, Lanes<R, L>* sums) {
       const Lanes<R, L>* x = alg.slot(d);
       const int rows = Rows > 0 ? Rows : n;
-      Lanes<R, L> sums[Width];
       for (int j = 0; j < Width; ++j) {
         sums[j] = Lanes<R, L>(R(0));
       }
@@ -549,8 +553,14 @@ struct LanesDriver {
           sums[j] += abs(x[i * alg.ld() + j]);
         }
       }
+    }
+
+    // Each lane's largest of sums[0..Width) (each +0 or more, or NaN), NaN
+    // if one is NaN: Scalar::norm1's selection, in bit masks.
+    static Lanes<R, L> lane_largest(const Lanes<R, L>* sums) {
+      using Mask = typename ms::Lanewise<Lanes<R, L>>::mask;
       Mask best;
-      std::memcpy(&best, &sums[0].v, sizeof best); // +0 or more, or NaN
+      std::memcpy(&best, &sums[0].v, sizeof best);
       Mask nan = (Mask)(sums[0].v != sums[0].v);
       for (int j = 1; j < Width; ++j) {
         Mask sum;
@@ -583,39 +593,20 @@ struct LanesDriver {
     // Each lane's || |P| |Q| ||_1 of slots p and q (their X parts): the row
     // vector 1^T |P| |Q| in vector operations, its largest entry per lane.
     Lanes<R, L> lane_norm1_abs_product(Vector& alg, int p, int q) {
-      const Lanes<R, L>* x = alg.slot(p);
+      Lanes<R, L> v[Width];
+      lane_column_sums(alg, p, v); // 1^T |P|
       const Lanes<R, L>* y = alg.slot(q);
       const int rows = Rows > 0 ? Rows : n;
-      Lanes<R, L> v[Width];
       Lanes<R, L> w[Width];
       for (int j = 0; j < Width; ++j) {
-        v[j] = Lanes<R, L>(R(0));
         w[j] = Lanes<R, L>(R(0));
-      }
-      for (int i = 0; i < rows; ++i) {
-        for (int j = 0; j < Width; ++j) {
-          v[j] += abs(x[i * alg.ld() + j]);
-        }
       }
       for (int i = 0; i < rows; ++i) {
         for (int j = 0; j < Width; ++j) {
           w[j] += v[i] * abs(y[i * alg.ld() + j]);
         }
       }
-      using Mask = typename ms::Lanewise<Lanes<R, L>>::mask;
-      Mask best;
-      std::memcpy(&best, &w[0].v, sizeof best);
-      for (int j = 1; j < Width; ++j) { // the larger in each lane, as bits
-        Mask entry;
-        std::memcpy(&entry, &w[j].v, sizeof entry);
-        Lanes<R, L> best_value;
-        std::memcpy(&best_value.v, &best, sizeof best);
-        const Mask larger = (Mask)(w[j].v > best_value.v);
-        best = (larger & entry) | (~larger & best);
-      }
-      Lanes<R, L> out;
-      std::memcpy(&out.v, &best, sizeof best);
-      return out;
+      return lane_largest(w);
     }
 
     // Multiplies each lane of slot d by 2^(power k[lane]) (k: a count of
