@@ -1,12 +1,13 @@
 // The small-matrix CPU path (real dtypes, 2 <= n <= 8): L matrices per vector
 // instruction (lanes.h).
 //
-// Matrices of one vector must share their degree, so a block of the batch is
-// processed in passes: stage every matrix (converted to the compute type) and
-// take its 1-norm plan; order the block by that plan; then run the scheme on
-// groups of L matrices with equal 1-norm plans, lanes past the end of a group
-// repeating its first matrix. In a group of degree 18 each lane then takes
-// the decisions of the scheme's plan_scheme from its own norms of X, X^2,
+// Matrices of one vector must share their 1-norm plan. A block of the batch
+// is read L consecutive matrices at a time, straight into a vector, where
+// each takes its 1-norm plan; if their plans agree the vector runs them
+// there. Otherwise they are staged (converted to the compute type) and run
+// after, grouped by 1-norm plan in vectors of L, lanes past the end of a
+// group repeating its first matrix. In a vector of degree 18 each lane then
+// takes the decisions of the scheme's plan_scheme from its own norms of X, X^2,
 // X^3 and X^6, which the vector forms anyway: its undone halvings become a
 // power-of-two rescaling of that lane and a squaring count of its own (the
 // vector squares as often as its lanes need, and each lane's result is
@@ -164,13 +165,24 @@ struct LanesDriver {
           staged(staged_size(job.a_layout.n)),
           record(record),
           plans(count),
-          one_norm_squarings(count) {}
+          one_norm_squarings(count),
+          is_staged(count) {}
 
     void run() {
-      std::vector<int64_t> order = stage();
-      group_by_plan(order, plans);
+      Vector alg(n, buffers.workspace);
+      if (Vector::kPadded) { // zero bits are zeros; memset passes no vector
+        std::memset(
+            static_cast<void*>(buffers.workspace),
+            0,
+            Vector::workspace_size(n) * sizeof(Lanes<R, L>));
+      }
+      std::vector<int64_t> order; // the staged matrices, to run grouped
       std::vector<int64_t> deferred;
-      run_groups(order, &deferred);
+      for (int64_t first = 0; first < count; first += L) {
+        run_consecutive(alg, first, order, deferred);
+      }
+      group_by_plan(order, plans);
+      run_groups(alg, order, &deferred);
       if (deferred.empty()) {
         return;
       }
@@ -187,64 +199,65 @@ struct LanesDriver {
         }
       }
       group_by_plan(deferred, plans);
-      run_groups(deferred, nullptr);
+      run_groups(alg, deferred, nullptr);
     }
 
-    // Loads every matrix (zero-padded to Width) and takes its 1-norm plan;
-    // returns the matrices left to run (those with a NaN or an infinity are
-    // done here).
-    std::vector<int64_t> stage() {
-      const auto* a = static_cast<const In*>(job.a);
-      const auto* e = static_cast<const In*>(job.e);
-      std::fill_n(buffers.staged_a, count * staged, R(0));
-      if constexpr (Dual) {
-        std::fill_n(buffers.staged_e, count * staged, R(0));
+    // Matrices [first, first + L) of the block (fewer at its end): loaded
+    // straight into the vector and each planned from its 1-norm there. When
+    // their 1-norm plans agree, the vector runs them at once; else (or if
+    // one has a NaN, an infinity or columns summing past the largest finite
+    // number) they are staged, to run in groups of one plan. A batch of
+    // similar matrices mostly takes the first way, without a copy, a scalar
+    // norm or a sort. (Lanes of different squaring counts could share a
+    // vector, each scaled by its own 2^-s, but a T12 lane among T18s is then
+    // deferred more often, and a deferred matrix's powers are formed afresh
+    // at its final scale, which differs from plan_scheme's rescaled powers
+    // where they fall below the normal range: its result would depend on
+    // its neighbours in the batch.)
+    void run_consecutive(
+        Vector& alg,
+        int64_t first,
+        std::vector<int64_t>& order,
+        std::vector<int64_t>& deferred) {
+      LanePlans lanes;
+      lanes.used = static_cast<int>(std::min<int64_t>(L, count - first));
+      for (int lane = 0; lane < L; ++lane) { // unused: the first matrix
+        group[lane] = first + (lane < lanes.used ? lane : 0);
       }
-      std::vector<int64_t> order;
-      order.reserve(count);
-      for (int64_t k = 0; k < count; ++k) {
-        Scalar view(n, buffers.staged_a + k * staged);
-        load(view, ms::kA, 0, a + job.a_layout.offset(begin + k), job.a_layout);
-        ms::Norm<R> norm;
-        if (!ms::finite_norm1(view, norm)) {
-          fill_nan<R>(output(k), n);
-          if (record) {
-            record[k] = {0, 0};
+      load_consecutive(alg);
+      const Lanes<R, L> norm = lane_norms(alg, ms::kA);
+      ms::Plan plan{};
+      for (int lane = 0; lane < lanes.used; ++lane) {
+        const bool finite = norm.v[lane] <= std::numeric_limits<R>::max();
+        const ms::Plan own =
+            finite ? ms::plan_for_norm(ms::Norm<R>{norm.v[lane], 0}) : plan;
+        if (!finite ||
+            (lane > 0 &&
+             (own.degree_index != plan.degree_index ||
+              own.squarings != plan.squarings))) {
+          for (int k = 0; k < lanes.used; ++k) {
+            stage_planned(first + k, order);
           }
-          continue;
+          return;
         }
-        if constexpr (Dual) {
-          Scalar e_view(n, buffers.staged_e + k * staged);
-          load(
-              e_view,
-              ms::kA,
-              0,
-              e + job.e_layout.offset(begin + k),
-              job.e_layout);
-        }
-        plans[k] = ms::plan_for_norm(norm);
-        one_norm_squarings[k] = plans[k].squarings;
-        order.push_back(k);
+        plan = own;
+        one_norm_squarings[group[lane]] = own.squarings;
       }
-      return order;
+      for (int lane = 0; lane < L; ++lane) {
+        lanes.squarings[lane] = plan.squarings;
+        lanes.one_norm_squarings[lane] = plan.squarings;
+        lanes.active[lane] = lane < lanes.used;
+        targets[lane] = output(group[lane]);
+      }
+      run_vector(alg, plan, lanes, &deferred);
     }
 
     // Runs `order` (grouped by plan) in vectors of up to L matrices of one
-    // plan. With `deferred`, the plans are 1-norm plans that each lane
-    // reduces as plan_scheme would, and the matrices the vector cannot
-    // follow are appended there (with those the rounding check halves);
-    // without, they are final but for the rounding check's halvings, which
-    // the vector then takes in place.
+    // plan (see run_vector).
     void run_groups(
+        Vector& alg,
         const std::vector<int64_t>& order,
         std::vector<int64_t>* deferred) {
-      Vector alg(n, buffers.workspace);
-      if (Vector::kPadded) { // zero bits are zeros; memset passes no vector
-        std::memset(
-            static_cast<void*>(buffers.workspace),
-            0,
-            Vector::workspace_size(n) * sizeof(Lanes<R, L>));
-      }
       for (size_t first = 0; first < order.size();) {
         const ms::Plan plan = plans[order[first]];
         size_t last = first + 1;
@@ -263,36 +276,52 @@ struct LanesDriver {
           lanes.active[lane] = lane < lanes.used;
         }
         load_group(alg);
-        int degree_index = plan.degree_index;
-        PowerNorms norms;
-        bool norms_known = false;
-        if (deferred && plan.degree_index == ms::mc::kDegreeIndex18) {
-          degree_index = reduce(alg, plan, lanes, *deferred, norms);
-          norms_known = true;
-        } else {
-          ms::prepare_slots(alg, plan);
-        }
-        if (std::any_of(lanes.active, lanes.active + lanes.used, [](bool a) {
-              return a;
-            })) {
-          int slot;
-          do { // one call of evaluate_taylor, which the compiler may inline
-            slot = ms::evaluate_taylor(alg, degree_index);
-          } while (degree_index == ms::mc::kDegreeIndex18 &&
-                   check_rounding(alg, lanes, norms, norms_known, deferred));
-          square_and_store(alg, slot, lanes);
-          for (int lane = 0; lane < lanes.used && record; ++lane) {
-            if (lanes.active[lane]) {
-              record[group[lane]] = {
-                  ms::mc::kDegrees[degree_index], lanes.squarings[lane]};
-            }
-          }
-        }
+        run_vector(alg, plan, lanes, deferred);
         first = last;
       }
     }
 
-    // The reduction of plan_scheme for each lane of a group of degree 18
+    // Runs the vector of matrices `group` (their A in kA) with `lanes`.
+    // With `deferred`, their plans are 1-norm plans (in a vector of degree
+    // 18, lanes.squarings holds each lane's) that each lane reduces as
+    // plan_scheme would, and the matrices the vector cannot follow are
+    // appended there (with those the rounding check halves); without, the
+    // plan is final (one for all lanes) but for the rounding check's
+    // halvings, which the vector then takes in place.
+    void run_vector(
+        Vector& alg,
+        ms::Plan plan,
+        LanePlans& lanes,
+        std::vector<int64_t>* deferred) {
+      int degree_index = plan.degree_index;
+      PowerNorms norms;
+      bool norms_known = false;
+      if (deferred && plan.degree_index == ms::mc::kDegreeIndex18) {
+        degree_index = reduce(alg, plan, lanes, *deferred, norms);
+        norms_known = true;
+      } else {
+        ms::prepare_slots(alg, plan);
+      }
+      if (std::none_of(lanes.active, lanes.active + lanes.used, [](bool a) {
+            return a;
+          })) {
+        return;
+      }
+      int slot;
+      do { // one call of evaluate_taylor, which the compiler may inline
+        slot = ms::evaluate_taylor(alg, degree_index);
+      } while (degree_index == ms::mc::kDegreeIndex18 &&
+               check_rounding(alg, lanes, norms, norms_known, deferred));
+      square_and_store(alg, slot, lanes);
+      for (int lane = 0; lane < lanes.used && record; ++lane) {
+        if (lanes.active[lane]) {
+          record[group[lane]] = {
+              ms::mc::kDegrees[degree_index], lanes.squarings[lane]};
+        }
+      }
+    }
+
+    // The reduction of plan_scheme for each lane of a vector of degree 18
     // with 1-norm plan `plan`: X, X^2, X^3 (and X^6) as plan_scheme forms
     // them, the decisions taken for all lanes at once (lanewise.h), each
     // lane rescaled by its own power of two. Deferred: T12 among T18s, and
@@ -443,15 +472,87 @@ struct LanesDriver {
     }
 
     // Takes a lane's matrix out of its group, to run later with `plan`
-    // (kUnplanned: the one plan_scheme gives it).
+    // (kUnplanned: the one plan_scheme gives it), staged.
     void defer(
         int lane,
         ms::Plan plan,
         LanePlans& lanes,
         std::vector<int64_t>& deferred) {
       lanes.active[lane] = false;
+      if (!is_staged[group[lane]]) {
+        stage(group[lane]);
+      }
       plans[group[lane]] = plan;
       deferred.push_back(group[lane]);
+    }
+
+    // Copies matrix k (and, for duals, its E) to its staging slot, padded
+    // with zeros.
+    Scalar stage(int64_t k) {
+      Scalar view(n, buffers.staged_a + k * staged);
+      std::fill_n(buffers.staged_a + k * staged, staged, R(0));
+      load(
+          view,
+          ms::kA,
+          0,
+          input(0) + job.a_layout.offset(begin + k),
+          job.a_layout);
+      if constexpr (Dual) {
+        Scalar e_view(n, buffers.staged_e + k * staged);
+        std::fill_n(buffers.staged_e + k * staged, staged, R(0));
+        load(
+            e_view,
+            ms::kA,
+            0,
+            input(1) + job.e_layout.offset(begin + k),
+            job.e_layout);
+      }
+      is_staged[k] = true;
+      return view;
+    }
+
+    // Stages matrix k and takes its 1-norm plan, appending it to `order`;
+    // one with a NaN or an infinity is done here.
+    void stage_planned(int64_t k, std::vector<int64_t>& order) {
+      Scalar view = stage(k);
+      ms::Norm<R> norm;
+      if (!ms::finite_norm1(view, norm)) {
+        fill_nan<R>(output(k), n);
+        if (record) {
+          record[k] = {0, 0};
+        }
+        return;
+      }
+      plans[k] = ms::plan_for_norm(norm);
+      one_norm_squarings[k] = plans[k].squarings;
+      order.push_back(k);
+    }
+
+    // The matrices `group` straight from the job's arrays into the vector's
+    // kA (their E beside, for duals), converted and padded with zeros.
+    void load_consecutive(Vector& alg) {
+      Lanes<R, L>* x = alg.slot(ms::kA);
+      const int rows = Rows > 0 ? Rows : n;
+      for (int part = 0; part < (Dual ? 2 : 1); ++part) {
+        const BatchLayout& layout = part ? job.e_layout : job.a_layout;
+        const In* sources[L];
+        for (int lane = 0; lane < L; ++lane) {
+          sources[lane] = input(part) + layout.offset(begin + group[lane]);
+        }
+        for (int i = 0; i < rows; ++i) {
+          for (int j = 0; j < Width; ++j) {
+            Lanes<R, L> v(R(0));
+            if (j < rows) {
+              for (int lane = 0; lane < L; ++lane) {
+                v.v[lane] = static_cast<R>(
+                    sources[lane]
+                           [i * layout.row_stride + j * layout.col_stride]);
+              }
+            }
+            x[i * alg.ld() + part * Width + j] = v;
+          }
+        }
+      }
     }
 
     // The group's staged matrices into the vector's kA, lane by lane.
@@ -640,6 +741,11 @@ struct LanesDriver {
       }
     }
 
+    // The job's A (part 0) or E (part 1).
+    const In* input(int part) const {
+      return static_cast<const In*>(part ? job.e : job.a);
+    }
+
     In* output(int64_t k) {
       return static_cast<In*>(job.out) + (begin + k) * n * n;
     }
@@ -653,6 +759,7 @@ struct LanesDriver {
     std::array<int, 2>* record;
     std::vector<ms::Plan> plans;
     std::vector<int> one_norm_squarings; // of each matrix's 1-norm plan
+    std::vector<char> is_staged; // whether its staging slot holds it
     int64_t group[L]; // the matrices of the group in the vector, by lane
     In* targets[L]; // and their results
   };
