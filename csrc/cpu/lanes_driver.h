@@ -206,9 +206,10 @@ struct LanesDriver {
 
     // Matrices [first, first + L) of the block (fewer at its end): loaded
     // straight into the vector and each planned from its 1-norm there. When
-    // their 1-norm plans agree, the vector runs them at once; else (or if
-    // one has a NaN, an infinity or columns summing past the largest finite
-    // number) they are staged, to run in groups of one plan. A batch of
+    // their 1-norm plans agree, the vector runs them at once; else they are
+    // staged from the vector, to run in groups of one plan (one with a NaN,
+    // an infinity or columns summing past the largest finite number is
+    // staged and planned by finite_norm1). A batch of
     // similar matrices mostly takes the first way, without a copy, a scalar
     // norm or a sort. (Lanes of different squaring counts could share a
     // vector, each scaled by its own 2^-s, but a T12 lane among T18s is then
@@ -228,30 +229,37 @@ struct LanesDriver {
       }
       load_consecutive(alg);
       const Lanes<R, L> norm = lane_norms(alg, ms::kA);
-      ms::Plan plan{};
+      ms::Plan own[L];
+      bool shared = true;
       for (int lane = 0; lane < lanes.used; ++lane) {
         const bool finite = norm.v[lane] <= std::numeric_limits<R>::max();
-        const ms::Plan own =
-            finite ? ms::plan_for_norm(ms::Norm<R>{norm.v[lane], 0}) : plan;
-        if (!finite ||
-            (lane > 0 &&
-             (own.degree_index != plan.degree_index ||
-              own.squarings != plan.squarings))) {
-          for (int k = 0; k < lanes.used; ++k) {
-            stage_planned(first + k, order);
+        own[lane] = finite ? ms::plan_for_norm(ms::Norm<R>{norm.v[lane], 0})
+                           : ms::Plan{kUnplanned, 0};
+        shared = shared && finite &&
+            own[lane].degree_index == own[0].degree_index &&
+            own[lane].squarings == own[0].squarings;
+      }
+      if (!shared) {
+        for (int lane = 0; lane < lanes.used; ++lane) {
+          if (own[lane].degree_index == kUnplanned) { // left to finite_norm1
+            stage_planned(group[lane], order);
+          } else {
+            stage_lane(alg, lane);
+            plans[group[lane]] = own[lane];
+            one_norm_squarings[group[lane]] = own[lane].squarings;
+            order.push_back(group[lane]);
           }
-          return;
         }
-        plan = own;
-        one_norm_squarings[group[lane]] = own.squarings;
+        return;
       }
       for (int lane = 0; lane < L; ++lane) {
-        lanes.squarings[lane] = plan.squarings;
-        lanes.one_norm_squarings[lane] = plan.squarings;
+        lanes.squarings[lane] = own[0].squarings;
+        lanes.one_norm_squarings[lane] = own[0].squarings;
         lanes.active[lane] = lane < lanes.used;
         targets[lane] = output(group[lane]);
+        one_norm_squarings[group[lane]] = own[0].squarings;
       }
-      run_vector(alg, plan, lanes, &deferred);
+      run_vector(alg, own[0], lanes, &deferred);
     }
 
     // Runs `order` (grouped by plan) in vectors of up to L matrices of one
@@ -513,6 +521,23 @@ struct LanesDriver {
       }
       is_staged[k] = true;
       return view;
+    }
+
+    // Copies a lane of the vector's kA (and, for duals, its E) to its
+    // matrix's staging slot (padded with zeros, as the vector is).
+    void stage_lane(Vector& alg, int lane) {
+      const Lanes<R, L>* x = alg.slot(ms::kA);
+      const int rows = Rows > 0 ? Rows : n;
+      for (int part = 0; part < (Dual ? 2 : 1); ++part) {
+        R* out =
+            (part ? buffers.staged_e : buffers.staged_a) + group[lane] * staged;
+        for (int i = 0; i < rows; ++i) {
+          for (int j = 0; j < Width; ++j) {
+            out[i * Width + j] = x[i * alg.ld() + part * Width + j].v[lane];
+          }
+        }
+      }
+      is_staged[group[lane]] = true;
     }
 
     // Stages matrix k and takes its 1-norm plan, appending it to `order`;
