@@ -280,7 +280,7 @@ struct Lanewise {
   static mask greater(count a, int b) {
     return a > b;
   }
-  static mask equal(count a, int b) {
+  static mask equal(count a, count b) {
     return a == b;
   }
   static mask both(mask a, mask b) {
@@ -322,7 +322,7 @@ typename Lanewise<V>::mask powers_within(
     MATRIX_EXP_THREAD const V* norms,
     MATRIX_EXP_THREAD const int* powers,
     int count,
-    int k,
+    typename Lanewise<V>::count k,
     int t,
     typename Lanewise<V>::real theta) {
   typedef Lanewise<V> W;
@@ -411,15 +411,17 @@ struct LowPowerReduction {
 };
 
 template <typename V>
-LowPowerReduction<V>
-reduce_with_low_powers(int squarings, V norm_x, V norm2, V norm3) {
+LowPowerReduction<V> reduce_with_low_powers(
+    typename Lanewise<V>::count squarings,
+    V norm_x,
+    V norm2,
+    V norm3) {
   typedef Lanewise<V> W;
   typedef typename W::real Real;
   const V norms[2] = {norm2, norm3};
   const int powers[2] = {2, 3};
   LowPowerReduction<V> out;
-  out.undone =
-      undoable_halvings(norms, powers, 2, 0, W::splat(squarings), norm_x);
+  out.undone = undoable_halvings(norms, powers, 2, 0, squarings, norm_x);
   out.to_t12 = W::both(
       W::equal(out.undone, squarings),
       powers_within(

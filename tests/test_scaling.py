@@ -166,6 +166,25 @@ def test_a_batch_plans_and_computes_each_matrix_on_its_own():
     assert {p[0] for p in plans(batch, "float64")} == {12, 18}
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_deferred_t12_keeps_its_bits_below_the_normal_range(dtype):
+    """A T12 among T18s (of any squaring counts: the lanes scale each lane by
+    its own 2^-s) is deferred; its powers are then prepared as plan_scheme's,
+    formed from A / 2^s and rescaled, so that entries that A / 2^s takes below
+    the normal range round as they do when its vector goes to T12 whole: bit
+    for bit its result alone, whatever its neighbours (found by hypothesis:
+    entries of 2.2e-308 beside 8.96)."""
+    tiny = np.finfo(dtype).tiny
+    t12 = np.full((4, 4), tiny)
+    t12[0, 1] = 8.96383050
+    alone = np.array(mlx_expm_ext.matrix_exp(to_mlx(t12, dtype), stream=mx.cpu))
+    assert plans(t12, dtype) == [(12, 0)]
+    for neighbour in (np.ones((4, 4)), 0.3 * np.ones((4, 4)), 40 * np.eye(4)):
+        batch = np.stack([neighbour, t12, neighbour])
+        together = np.array(mlx_expm_ext.matrix_exp(to_mlx(batch, dtype), stream=mx.cpu))
+        np.testing.assert_array_equal(together[1], alone)
+
+
 @pytest.mark.parametrize("n", [3, 10])
 def test_small_powers_select_degree_12(n):
     """theta_12 < ||A||_1 <= theta_18 but A^2 = 0: T12 (one product fewer)

@@ -206,7 +206,9 @@ struct LanesDriver {
 
     // Matrices [first, first + L) of the block (fewer at its end): loaded
     // straight into the vector and each planned from its 1-norm there. When
-    // their 1-norm plans agree, the vector runs them at once; else they are
+    // their 1-norm plans share a degree, the vector runs them at once (in
+    // one of degree 18 each lane is scaled by its own 2^-s, as plan_scheme
+    // scales its matrix); else they are
     // staged from the vector, to run in groups of one plan (one with a NaN,
     // an infinity or columns summing past the largest finite number is
     // staged and planned by finite_norm1). A batch of
@@ -235,9 +237,8 @@ struct LanesDriver {
         const bool finite = norm.v[lane] <= std::numeric_limits<R>::max();
         own[lane] = finite ? ms::plan_for_norm(ms::Norm<R>{norm.v[lane], 0})
                            : ms::Plan{kUnplanned, 0};
-        shared = shared && finite &&
-            own[lane].degree_index == own[0].degree_index &&
-            own[lane].squarings == own[0].squarings;
+        shared =
+            shared && finite && own[lane].degree_index == own[0].degree_index;
       }
       if (!shared) {
         for (int lane = 0; lane < lanes.used; ++lane) {
@@ -253,11 +254,12 @@ struct LanesDriver {
         return;
       }
       for (int lane = 0; lane < L; ++lane) {
-        lanes.squarings[lane] = own[0].squarings;
-        lanes.one_norm_squarings[lane] = own[0].squarings;
+        const int squarings = own[lane < lanes.used ? lane : 0].squarings;
+        lanes.squarings[lane] = squarings;
+        lanes.one_norm_squarings[lane] = squarings;
         lanes.active[lane] = lane < lanes.used;
         targets[lane] = output(group[lane]);
-        one_norm_squarings[group[lane]] = own[0].squarings;
+        one_norm_squarings[group[lane]] = squarings;
       }
       run_vector(alg, own[0], lanes, &deferred);
     }
@@ -307,8 +309,10 @@ struct LanesDriver {
       PowerNorms norms;
       bool norms_known = false;
       if (deferred && plan.degree_index == ms::mc::kDegreeIndex18) {
-        degree_index = reduce(alg, plan, lanes, *deferred, norms);
+        degree_index = reduce(alg, lanes, *deferred, norms);
         norms_known = true;
+      } else if (!deferred && plan.degree_index == ms::mc::kDegreeIndex12) {
+        prepare_deferred_t12(alg, lanes);
       } else {
         ms::prepare_slots(alg, plan);
       }
@@ -331,29 +335,31 @@ struct LanesDriver {
       }
     }
 
-    // The reduction of plan_scheme for each lane of a vector of degree 18
-    // with 1-norm plan `plan`: X, X^2, X^3 (and X^6) as plan_scheme forms
-    // them, the decisions taken for all lanes at once (lanewise.h), each
-    // lane rescaled by its own power of two. Deferred: T12 among T18s, and
-    // what the vector cannot follow plan_scheme in (X^2 and X^3 formed again
-    // after kReformHalvings, the window, the rounding squarings); the
-    // deferred run forms the powers afresh at the final scale. Returns the
-    // degree the vector evaluates.
+    // The reduction of plan_scheme for each lane of a vector of degree 18,
+    // from its 1-norm plan's squarings (lanes.one_norm_squarings): X, X^2,
+    // X^3 (and X^6) as plan_scheme forms them, the decisions taken for all
+    // lanes at once (lanewise.h), each lane scaled by its own power of two.
+    // Deferred: T12 among T18s, and what the vector cannot follow plan_scheme
+    // in (X^2 and X^3 formed again after kReformHalvings, the window, the
+    // rounding squarings); the deferred run forms the powers afresh at the
+    // final scale. Returns the degree the vector evaluates.
     int reduce(
         Vector& alg,
-        ms::Plan plan,
         LanePlans& lanes,
         std::vector<int64_t>& deferred,
         PowerNorms& norms) {
       using W = ms::Lanewise<Lanes<R, L>>;
       using Mask = typename W::mask;
-      alg.scale_pow2(ms::kA, -plan.squarings);
+      const typename W::count one_norm_squarings =
+          lane_counts(lanes.one_norm_squarings);
+      lane_scale_pow2(alg, ms::kA, one_norm_squarings, -1);
       ms::form_low_powers(alg);
       Lanes<R, L> norm3 = lane_norms(alg, ms::kA3);
       norms.x = lane_norms(alg, ms::kA);
       norms.x2 = lane_norms(alg, ms::kA2);
       const ms::LowPowerReduction<Lanes<R, L>> reduction =
-          ms::reduce_with_low_powers(plan.squarings, norms.x, norms.x2, norm3);
+          ms::reduce_with_low_powers(
+              one_norm_squarings, norms.x, norms.x2, norm3);
       const Mask reform =
           W::greater(reduction.undone, ms::mc::kReformHalvings - 1);
       // (Unused lanes repeat lane 0, so all L lanes answer for the used.)
@@ -370,8 +376,7 @@ struct LanesDriver {
           }
         }
       }
-      const typename W::count squarings =
-          W::splat(plan.squarings) - reduction.undone;
+      const typename W::count squarings = one_norm_squarings - reduction.undone;
       for (int lane = 0; lane < L; ++lane) {
         lanes.squarings[lane] = static_cast<int>(squarings[lane]);
       }
@@ -407,6 +412,46 @@ struct LanesDriver {
         }
       }
       return degree_index;
+    }
+
+    // X, X^2 and X^3 of deferred matrices of degree 12 (T12 among T18s) as
+    // plan_scheme leaves them, whose reduction undid all of their 1-norm
+    // plan's squarings (lanes.one_norm_squarings): formed from A / 2^s and
+    // rescaled by 2^s (formed again from the rescaled X after
+    // kReformHalvings), so that a matrix gets the bits a vector of T12s
+    // gives it in reduce, whatever its neighbours in the batch (A / 2^s and
+    // its products may fall below the normal range).
+    void prepare_deferred_t12(Vector& alg, const LanePlans& lanes) {
+      using W = ms::Lanewise<Lanes<R, L>>;
+      const typename W::count s = lane_counts(lanes.one_norm_squarings);
+      lane_scale_pow2(alg, ms::kA, s, -1);
+      ms::form_low_powers(alg);
+      lane_scale_pow2(alg, ms::kA, s, 1);
+      lane_scale_pow2(alg, ms::kA2, s, 2);
+      lane_scale_pow2(alg, ms::kA3, s, 3);
+      const typename W::mask reform =
+          W::greater(s, ms::mc::kReformHalvings - 1);
+      if (W::any(reform)) { // formed again in kB0, kB1 (free until T12)
+        alg.mul(ms::kB0, ms::kA, ms::kA);
+        alg.mul(ms::kB1, ms::kA, ms::kB0);
+        const int64_t size = int64_t(Rows > 0 ? Rows : n) * alg.ld();
+        for (int lane = 0; lane < L; ++lane) {
+          for (int64_t e = 0; reform[lane] && e < size; ++e) {
+            alg.slot(ms::kA2)[e].v[lane] = alg.slot(ms::kB0)[e].v[lane];
+            alg.slot(ms::kA3)[e].v[lane] = alg.slot(ms::kB1)[e].v[lane];
+          }
+        }
+      }
+    }
+
+    // A count of lanewise.h from an int per lane.
+    static typename ms::Lanewise<Lanes<R, L>>::count lane_counts(
+        const int* values) {
+      typename ms::Lanewise<Lanes<R, L>>::count out;
+      for (int lane = 0; lane < L; ++lane) {
+        out[lane] = values[lane];
+      }
+      return out;
     }
 
     // evaluate_planned's rounding check, lane by lane, after T18 is

@@ -42,8 +42,8 @@ struct Lanewise<mlx_expm::cpu::MLX_EXPM_ISA::Lanes<R, L>> {
   static mask greater(count a, int b) {
     return (mask)(a > splat(b));
   }
-  static mask equal(count a, int b) {
-    return (mask)(a == splat(b));
+  static mask equal(count a, count b) {
+    return (mask)(a == b);
   }
   static mask both(mask a, mask b) {
     return a & b;
@@ -76,6 +76,13 @@ struct Lanewise<mlx_expm::cpu::MLX_EXPM_ISA::Lanes<R, L>> {
     }
     for (int lane = 0; lane < L; ++lane) {
       x.v[lane] = ldexp(x.v[lane], e);
+    }
+    return x;
+  }
+  // x 2^e[lane] in each lane (lanes with squaring counts of their own).
+  static V scale2(V x, count e) {
+    for (int lane = 0; lane < L; ++lane) {
+      x.v[lane] = ldexp(x.v[lane], static_cast<int>(e[lane]));
     }
     return x;
   }
