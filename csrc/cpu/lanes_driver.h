@@ -352,7 +352,14 @@ struct LanesDriver {
       using Mask = typename W::mask;
       const typename W::count one_norm_squarings =
           lane_counts(lanes.one_norm_squarings);
-      lane_scale_pow2(alg, ms::kA, one_norm_squarings, -1);
+      if (std::equal(
+              lanes.one_norm_squarings + 1,
+              lanes.one_norm_squarings + L,
+              lanes.one_norm_squarings)) { // mostly: one factor
+        alg.scale_pow2(ms::kA, -lanes.one_norm_squarings[0]);
+      } else {
+        lane_scale_pow2(alg, ms::kA, one_norm_squarings, -1);
+      }
       ms::form_low_powers(alg);
       Lanes<R, L> norm3 = lane_norms(alg, ms::kA3);
       norms.x = lane_norms(alg, ms::kA);

@@ -79,8 +79,12 @@ struct Lanewise<mlx_expm::cpu::MLX_EXPM_ISA::Lanes<R, L>> {
     }
     return x;
   }
-  // x 2^e[lane] in each lane (lanes with squaring counts of their own).
+  // x 2^e[lane] in each lane (lanes with squaring counts of their own; one
+  // product where they share one).
   static V scale2(V x, count e) {
+    if (!any((mask)(e != splat(static_cast<int>(e[0]))))) {
+      return scale2(x, static_cast<int>(e[0]));
+    }
     for (int lane = 0; lane < L; ++lane) {
       x.v[lane] = ldexp(x.v[lane], static_cast<int>(e[lane]));
     }
