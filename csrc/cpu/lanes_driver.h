@@ -832,13 +832,15 @@ struct LanesDriver {
       using Bits = std::conditional_t<sizeof(R) == 4, uint32_t, uint64_t>;
       constexpr int kBias = std::numeric_limits<R>::max_exponent - 1;
       constexpr int kFraction = std::numeric_limits<R>::digits - 1;
-      const R bound =
+      static const R bound =
           std::log2(ms::RealTraits<R>::theta(ms::mc::kDegreeIndex18)) -
           R(ms::mc::kWindowProducts + 1);
       for (int lane = 0; lane < L; ++lane) {
+        const R x3 = norm3.v[lane];
+        const R x6 = norm6.v[lane];
         Bits bits3, bits6;
-        std::memcpy(&bits3, &norm3.v[lane], sizeof(R));
-        std::memcpy(&bits6, &norm6.v[lane], sizeof(R));
+        std::memcpy(&bits3, &x3, sizeof(R));
+        std::memcpy(&bits6, &x6, sizeof(R));
         const int e3 = static_cast<int>(bits3 >> kFraction) - kBias;
         const int e6 = static_cast<int>(bits6 >> kFraction) - kBias;
         const R lowest = R(7.0 / 30.0) * R(e6) - R(2.0 / 15.0) * R(e3 + 1);
