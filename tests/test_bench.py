@@ -51,3 +51,35 @@ def test_gpu_run_times_the_ext_on_both_devices(tmp_path):
 def test_gpu_run_without_a_gpu_is_refused():
     with pytest.raises(SystemExit):
         bench.parse_args(["--device", "gpu"])
+
+
+def test_ab_times_builds_in_turns(capsys):
+    """bench/ab.py runs each build's process once per round and prints each
+    build's least and median and their ratios to the first build's (the
+    installed package twice here)."""
+    from bench import ab
+
+    assert (
+        ab.main(
+            [
+                "--build",
+                "a=",
+                "--build",
+                "b=",
+                "--cells",
+                "float32:1:4x3",
+                "--rounds",
+                "2",
+                "--calls",
+                "1",
+            ]
+        )
+        == 0
+    )
+    row = capsys.readouterr().out.splitlines()[1].split()
+    assert row[0] == "float32:1:4x3"
+    least_a, median_a, least_b, median_b = (float(v) for v in row[1:5])
+    assert 0 < least_a <= median_a and 0 < least_b <= median_b
+    ratios = [float(v) for v in row[5].split("/")]
+    # (the times are printed to 1 us)
+    assert ratios == pytest.approx([least_b / least_a, median_b / median_a], rel=0.05)
