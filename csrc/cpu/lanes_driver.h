@@ -17,10 +17,8 @@
 // deferred: planned on its own by plan_scheme, then run in a last pass with
 // its final plan, its powers formed at the final scale. After T18 is
 // evaluated, each lane takes evaluate_planned's rounding check: a lane it
-// halves is held with its powers halved (exactly, as evaluate_planned
-// rescales them) until L such lanes fill a vector, which evaluates T18 again
-// and squares once more (in the last pass, where few lanes are left, the
-// vector is evaluated again instead). A matrix's
+// halves is deferred too, with one squaring more (in the last pass, where
+// few lanes are left, the vector is evaluated again instead). A matrix's
 // result depends only on its own plan and entries, never on the matrices it
 // shares a vector with, and its plan is plan_scheme's and evaluate_planned's.
 
@@ -113,7 +111,6 @@ struct LanesDriver {
     R* staged_e;
     R* planning;
     Lanes<R, L>* workspace;
-    Lanes<R, L>* halved; // X, X^2, X^3, X^6 of lanes held (Block::Halved)
   };
 
   static int64_t staged_size(int n) {
@@ -126,8 +123,6 @@ struct LanesDriver {
     b.staged_e = scratch.take<R>(Dual ? count * staged_size(n) : 0);
     b.planning = scratch.take<R>(Scalar::workspace_size(n));
     b.workspace = scratch.take<Lanes<R, L>>(Vector::workspace_size(n));
-    b.halved = scratch.take<Lanes<R, L>>(
-        2 * kHalvedSlots * Vector::workspace_size(n) / ms::kNumSlots);
     return b;
   }
 
@@ -145,7 +140,6 @@ struct LanesDriver {
 
  private:
   static constexpr int kUnplanned = -1; // a deferred matrix's degree_index
-  static constexpr int kHalvedSlots = 4; // X, X^2, X^3, X^6
   using PowerNorms = ms::PowerNorms<Lanes<R, L>>;
 
   // What each lane of a group takes: its matrix's final squarings, or none
@@ -191,9 +185,6 @@ struct LanesDriver {
       }
       group_by_plan(order, plans);
       run_groups(alg, order, &deferred);
-      if (halved.count > 0) {
-        run_halved(alg);
-      }
       if (deferred.empty()) {
         return;
       }
@@ -313,15 +304,11 @@ struct LanesDriver {
         Vector& alg,
         ms::Plan plan,
         LanePlans& lanes,
-        std::vector<int64_t>* deferred,
-        bool from_halved = false) {
+        std::vector<int64_t>* deferred) {
       int degree_index = plan.degree_index;
       PowerNorms norms;
       bool norms_known = false;
-      if (from_halved) {
-        load_halved(alg, norms);
-        norms_known = true;
-      } else if (deferred && plan.degree_index == ms::mc::kDegreeIndex18) {
+      if (deferred && plan.degree_index == ms::mc::kDegreeIndex18) {
         degree_index = reduce(alg, lanes, *deferred, norms);
         norms_known = true;
       } else if (!deferred && plan.degree_index == ms::mc::kDegreeIndex12) {
@@ -346,103 +333,6 @@ struct LanesDriver {
               ms::mc::kDegrees[degree_index], lanes.squarings[lane]};
         }
       }
-      if (deferred && halved.count >= L) {
-        run_halved(alg);
-      }
-    }
-
-    // The lanes held by hold_halved, as one vector: T18 evaluated from their
-    // halved powers, halved again in place where the rounding check asks,
-    // squared and stored.
-    void run_halved(Vector& alg) {
-      LanePlans lanes;
-      lanes.used = std::min(halved.count, L);
-      for (int lane = 0; lane < L; ++lane) { // unused: the first one held
-        const int h = lane < lanes.used ? lane : 0;
-        group[lane] = halved.matrix[h];
-        targets[lane] = output(group[lane]);
-        lanes.squarings[lane] = halved.squarings[h];
-        lanes.one_norm_squarings[lane] = halved.one_norm_squarings[h];
-        lanes.active[lane] = lane < lanes.used;
-      }
-      run_vector(
-          alg, ms::Plan{ms::mc::kDegreeIndex18, 0}, lanes, nullptr, true);
-    }
-
-    // The first L held lanes' X, X^2, X^3, X^6 into the vector's slots
-    // (unused lanes repeat the first), and their norms; the lanes held past
-    // them move to the front.
-    void load_halved(Vector& alg, PowerNorms& norms) {
-      const int used = std::min(halved.count, L);
-      const int slots[kHalvedSlots] = {ms::kA, ms::kA2, ms::kA3, ms::kA6};
-      const int64_t size = slot_size(alg);
-      for (int p = 0; p < kHalvedSlots; ++p) {
-        Lanes<R, L>* x = alg.slot(slots[p]);
-        const Lanes<R, L>* held = buffers.halved + p * size;
-        for (int64_t e = 0; e < size; ++e) {
-          x[e] = held[e];
-          for (int lane = used; lane < L; ++lane) {
-            x[e].v[lane] = held[e].v[0];
-          }
-        }
-      }
-      for (int lane = 0; lane < L; ++lane) {
-        const int h = lane < used ? lane : 0;
-        norms.x.v[lane] = halved.norm_x[h];
-        norms.x2.v[lane] = halved.norm_x2[h];
-        norms.x3.v[lane] = halved.norm_x3[h];
-      }
-      halved.count -= used;
-      if (halved.count > 0) { // the second vector's lanes become the first's
-        std::swap_ranges(
-            buffers.halved,
-            buffers.halved + kHalvedSlots * size,
-            buffers.halved + kHalvedSlots * size);
-        for (int h = 0; h < halved.count; ++h) {
-          halved.matrix[h] = halved.matrix[L + h];
-          halved.squarings[h] = halved.squarings[L + h];
-          halved.one_norm_squarings[h] = halved.one_norm_squarings[L + h];
-          halved.norm_x[h] = halved.norm_x[L + h];
-          halved.norm_x2[h] = halved.norm_x2[L + h];
-          halved.norm_x3[h] = halved.norm_x3[L + h];
-        }
-      }
-    }
-
-    // Takes a lane the rounding check halves out of its vector, holding its
-    // X, X^2, X^3, X^6 and their norms times 2^-1, 2^-2, 2^-3, 2^-6 (exact,
-    // as evaluate_planned's rescale_powers) and its squaring count plus one,
-    // until L such lanes fill a vector (run_halved): T18 is evaluated again
-    // from the halved powers, which are not formed again. Room for 2L lanes:
-    // a vector's check may hold L of them before the held ones run.
-    void hold_halved(
-        Vector& alg,
-        int lane,
-        LanePlans& lanes,
-        const PowerNorms& norms) {
-      const int h = halved.count++;
-      const int slots[kHalvedSlots] = {ms::kA, ms::kA2, ms::kA3, ms::kA6};
-      const R factors[kHalvedSlots] = {R(0.5), R(0.25), R(0.125), R(1.0 / 64)};
-      const int64_t size = slot_size(alg);
-      Lanes<R, L>* base = buffers.halved + (h / L) * kHalvedSlots * size;
-      for (int p = 0; p < kHalvedSlots; ++p) {
-        const Lanes<R, L>* x = alg.slot(slots[p]);
-        Lanes<R, L>* held = base + p * size;
-        for (int64_t e = 0; e < size; ++e) {
-          held[e].v[h % L] = factors[p] * x[e].v[lane];
-        }
-      }
-      halved.norm_x[h] = R(0.5) * norms.x.v[lane];
-      halved.norm_x2[h] = R(0.25) * norms.x2.v[lane];
-      halved.norm_x3[h] = R(0.125) * norms.x3.v[lane];
-      halved.matrix[h] = group[lane];
-      halved.squarings[h] = lanes.squarings[lane] + 1;
-      halved.one_norm_squarings[h] = lanes.one_norm_squarings[lane];
-      lanes.active[lane] = false;
-    }
-
-    int64_t slot_size(const Vector& alg) const {
-      return int64_t(Rows > 0 ? Rows : n) * alg.ld();
     }
 
     // The reduction of plan_scheme for each lane of a vector of degree 18,
@@ -574,11 +464,11 @@ struct LanesDriver {
     // evaluate_planned's rounding check, lane by lane, after T18 is
     // evaluated (in kB1, from B2 + A9 in kB0 and A9 in kR), with the norms
     // of the lanes' powers (`known`: as reduce left them; else formed here).
-    // The lanes it halves are held (hold_halved), to run with one squaring
-    // more, when `deferred` is given (a few lanes of many vectors then share
-    // vectors); else halved in place (their X and powers rescaled by 2^-1,
-    // 2^-2, 2^-3, 2^-6), and true returned: the vector is to be evaluated again
-    // (the other lanes' slots are unchanged, and so is their T18).
+    // The lanes it halves are deferred, to run with one squaring more, when
+    // `deferred` is given (a few lanes of many vectors then share vectors);
+    // else halved in place (their X and powers rescaled by 2^-1, 2^-2, 2^-3,
+    // 2^-6), and true returned: the vector is to be evaluated again (the
+    // other lanes' slots are unchanged, and so is their T18).
     bool check_rounding(
         Vector& alg,
         LanePlans& lanes,
@@ -615,7 +505,9 @@ struct LanesDriver {
         }
         any = true;
         if (deferred) {
-          hold_halved(alg, lane, lanes, norms);
+          const ms::Plan plan{
+              ms::mc::kDegreeIndex18, lanes.squarings[lane] + 1};
+          defer(lane, plan, lanes, *deferred);
         } else {
           halvings[lane] = 1;
           ++lanes.squarings[lane];
@@ -978,18 +870,6 @@ struct LanesDriver {
     std::vector<ms::Plan> plans;
     std::vector<int> one_norm_squarings; // of each matrix's 1-norm plan
     std::vector<char> is_staged; // whether its staging slot holds it
-    // Lanes the rounding check halved in the first pass (their powers in
-    // buffers.halved, L lanes per vector, two vectors), until L of them fill
-    // a vector.
-    struct Halved {
-      int count = 0;
-      int64_t matrix[2 * L];
-      int squarings[2 * L];
-      int one_norm_squarings[2 * L];
-      R norm_x[2 * L];
-      R norm_x2[2 * L];
-      R norm_x3[2 * L];
-    } halved;
     int64_t group[L]; // the matrices of the group in the vector, by lane
     In* targets[L]; // and their results
   };
