@@ -443,6 +443,12 @@ LowPowerReduction<V> reduce_with_low_powers(
 // log2 ||X^3||, and the window pays if 2^(kWindowProducts + 1) d_10 <=
 // theta_18. (A Jordan block -I + 1000 N has d_3 = 1000, d_6 = 52, d_10 = 13:
 // X^6 alone promises 4 halvings, the window undoes 6.)
+template <typename Real>
+Real window_log2_d10_bound() { // log2 theta_18 - (kWindowProducts + 1)
+  return log2(RealTraits<Real>::theta(mc::kDegreeIndex18)) -
+      Real(mc::kWindowProducts + 1);
+}
+
 template <typename V>
 typename Lanewise<V>::mask
 window_may_pay(typename Lanewise<V>::count squarings, V norm3, V norm6) {
@@ -450,8 +456,7 @@ window_may_pay(typename Lanewise<V>::count squarings, V norm3, V norm6) {
   typedef typename W::real Real;
   const V log2_d10 =
       Real(7.0 / 30.0) * W::log2(norm6) + Real(-2.0 / 15.0) * W::log2(norm3);
-  const Real bound = log2(RealTraits<Real>::theta(mc::kDegreeIndex18)) -
-      Real(mc::kWindowProducts + 1);
+  const Real bound = window_log2_d10_bound<Real>();
   return W::both(
       W::both(
           W::greater(squarings, mc::kWindowProducts),

@@ -1,13 +1,14 @@
 // The small-matrix CPU path (real dtypes, 2 <= n <= 8): L matrices per vector
 // instruction (lanes.h).
 //
-// Matrices of one vector must share their 1-norm plan. A block of the batch
-// is read L consecutive matrices at a time, straight into a vector, where
-// each takes its 1-norm plan; if their plans agree the vector runs them
-// there. Otherwise they are staged (converted to the compute type) and run
-// after, grouped by 1-norm plan in vectors of L, lanes past the end of a
-// group repeating its first matrix. In a vector of degree 18 each lane then
-// takes the decisions of the scheme's plan_scheme from its own norms of X, X^2,
+// Matrices of one vector must share their degree. A block of the batch is
+// read L consecutive matrices at a time, straight into a vector, where each
+// takes its 1-norm plan; if their degrees agree the vector runs them there
+// (each lane of degree 18 scaled by its own 2^-s). Otherwise they are staged
+// (converted to the compute type) and run after, grouped by 1-norm plan in
+// vectors of L, lanes past the end of a group repeating its first matrix.
+// In a vector of degree 18 each lane then takes the decisions of the
+// scheme's plan_scheme from its own norms of X, X^2,
 // X^3 and X^6, which the vector forms anyway: its undone halvings become a
 // power-of-two rescaling of that lane and a squaring count of its own (the
 // vector squares as often as its lanes need, and each lane's result is
@@ -15,7 +16,8 @@
 // cannot follow (T12 among T18s, or one for which plan_scheme forms more:
 // X^2 and X^3 again, the window of higher powers, the rounding squarings) is
 // deferred: planned on its own by plan_scheme, then run in a last pass with
-// its final plan, its powers formed at the final scale. After T18 is
+// its final plan, its powers formed at the final scale (a T12 among T18s:
+// rescaled, as plan_scheme forms them). After T18 is
 // evaluated, each lane takes evaluate_planned's rounding check: a lane it
 // halves is deferred too, with one squaring more (in the last pass, where
 // few lanes are left, the vector is evaluated again instead). A matrix's
@@ -208,17 +210,11 @@ struct LanesDriver {
     // straight into the vector and each planned from its 1-norm there. When
     // their 1-norm plans share a degree, the vector runs them at once (in
     // one of degree 18 each lane is scaled by its own 2^-s, as plan_scheme
-    // scales its matrix); else they are
-    // staged from the vector, to run in groups of one plan (one with a NaN,
-    // an infinity or columns summing past the largest finite number is
-    // staged and planned by finite_norm1). A batch of
-    // similar matrices mostly takes the first way, without a copy, a scalar
-    // norm or a sort. (Lanes of different squaring counts could share a
-    // vector, each scaled by its own 2^-s, but a T12 lane among T18s is then
-    // deferred more often, and a deferred matrix's powers are formed afresh
-    // at its final scale, which differs from plan_scheme's rescaled powers
-    // where they fall below the normal range: its result would depend on
-    // its neighbours in the batch.)
+    // scales its matrix); else they are staged from the vector, to run in
+    // groups of one plan (one with a NaN, an infinity or columns summing past
+    // the largest finite number is staged and planned by finite_norm1). A
+    // batch of similar matrices mostly takes the first way, without a copy,
+    // a scalar norm or a sort.
     void run_consecutive(
         Vector& alg,
         int64_t first,
@@ -295,7 +291,7 @@ struct LanesDriver {
 
     // Runs the vector of matrices `group` (their A in kA) with `lanes`.
     // With `deferred`, their plans are 1-norm plans (in a vector of degree
-    // 18, lanes.squarings holds each lane's) that each lane reduces as
+    // 18, lanes.one_norm_squarings holds each lane's) that each lane reduces as
     // plan_scheme would, and the matrices the vector cannot follow are
     // appended there (with those the rounding check halves); without, the
     // plan is final (one for all lanes) but for the rounding check's
@@ -342,7 +338,8 @@ struct LanesDriver {
     // Deferred: T12 among T18s, and what the vector cannot follow plan_scheme
     // in (X^2 and X^3 formed again after kReformHalvings, the window, the
     // rounding squarings); the deferred run forms the powers afresh at the
-    // final scale. Returns the degree the vector evaluates.
+    // final scale (a T12: prepare_deferred_t12). Returns the degree the
+    // vector evaluates.
     int reduce(
         Vector& alg,
         LanePlans& lanes,
@@ -441,7 +438,7 @@ struct LanesDriver {
       if (W::any(reform)) { // formed again in kB0, kB1 (free until T12)
         alg.mul(ms::kB0, ms::kA, ms::kA);
         alg.mul(ms::kB1, ms::kA, ms::kB0);
-        const int64_t size = int64_t(Rows > 0 ? Rows : n) * alg.ld();
+        const int64_t size = slot_size(alg);
         for (int lane = 0; lane < L; ++lane) {
           for (int64_t e = 0; reform[lane] && e < size; ++e) {
             alg.slot(ms::kA2)[e].v[lane] = alg.slot(ms::kB0)[e].v[lane];
@@ -522,7 +519,7 @@ struct LanesDriver {
       const Lanes<R, L> eighth = quarter * half;
       const Lanes<R, L> factors[4] = {half, quarter, eighth, eighth * eighth};
       const int slots[4] = {ms::kA, ms::kA2, ms::kA3, ms::kA6};
-      const int64_t size = int64_t(Rows > 0 ? Rows : n) * alg.ld();
+      const int64_t size = slot_size(alg);
       for (int p = 0; p < 4; ++p) {
         Lanes<R, L>* x = alg.slot(slots[p]);
         for (int64_t e = 0; e < size; ++e) {
@@ -553,26 +550,19 @@ struct LanesDriver {
     // Copies matrix k (and, for duals, its E) to its staging slot, padded
     // with zeros.
     Scalar stage(int64_t k) {
-      Scalar view(n, buffers.staged_a + k * staged);
-      std::fill_n(buffers.staged_a + k * staged, staged, R(0));
-      load(
-          view,
-          ms::kA,
-          0,
-          input(0) + job.a_layout.offset(begin + k),
-          job.a_layout);
-      if constexpr (Dual) {
-        Scalar e_view(n, buffers.staged_e + k * staged);
-        std::fill_n(buffers.staged_e + k * staged, staged, R(0));
+      for (int part = 0; part < (Dual ? 2 : 1); ++part) {
+        R* slot = (part ? buffers.staged_e : buffers.staged_a) + k * staged;
+        std::fill_n(slot, staged, R(0));
+        Scalar view(n, slot);
         load(
-            e_view,
+            view,
             ms::kA,
             0,
-            input(1) + job.e_layout.offset(begin + k),
-            job.e_layout);
+            input(part) + layout(part).offset(begin + k),
+            layout(part));
       }
       is_staged[k] = true;
-      return view;
+      return Scalar(n, buffers.staged_a + k * staged);
     }
 
     // Copies a lane of the vector's kA (and, for duals, its E) to its
@@ -615,10 +605,10 @@ struct LanesDriver {
       Lanes<R, L>* x = alg.slot(ms::kA);
       const int rows = Rows > 0 ? Rows : n;
       for (int part = 0; part < (Dual ? 2 : 1); ++part) {
-        const BatchLayout& layout = part ? job.e_layout : job.a_layout;
+        const BatchLayout& from = layout(part);
         const In* sources[L];
         for (int lane = 0; lane < L; ++lane) {
-          sources[lane] = input(part) + layout.offset(begin + group[lane]);
+          sources[lane] = input(part) + from.offset(begin + group[lane]);
         }
         for (int i = 0; i < rows; ++i) {
           for (int j = 0; j < Width; ++j) {
@@ -626,8 +616,7 @@ struct LanesDriver {
             if (j < rows) {
               for (int lane = 0; lane < L; ++lane) {
                 v.v[lane] = static_cast<R>(
-                    sources[lane]
-                           [i * layout.row_stride + j * layout.col_stride]);
+                    sources[lane][i * from.row_stride + j * from.col_stride]);
               }
             }
             x[i * alg.ld() + part * Width + j] = v;
@@ -812,7 +801,7 @@ struct LanesDriver {
           left[lane] -= step;
           more = more || left[lane] != 0;
         }
-        const int64_t size = int64_t(Rows > 0 ? Rows : n) * alg.ld();
+        const int64_t size = slot_size(alg);
         for (int64_t e = 0; e < size; ++e) {
           x[e] = factor * x[e];
         }
@@ -832,9 +821,7 @@ struct LanesDriver {
       using Bits = std::conditional_t<sizeof(R) == 4, uint32_t, uint64_t>;
       constexpr int kBias = std::numeric_limits<R>::max_exponent - 1;
       constexpr int kFraction = std::numeric_limits<R>::digits - 1;
-      static const R bound =
-          std::log2(ms::RealTraits<R>::theta(ms::mc::kDegreeIndex18)) -
-          R(ms::mc::kWindowProducts + 1);
+      static const R bound = ms::window_log2_d10_bound<R>();
       for (int lane = 0; lane < L; ++lane) {
         const R x3 = norm3.v[lane];
         const R x6 = norm6.v[lane];
@@ -851,9 +838,17 @@ struct LanesDriver {
       return false;
     }
 
-    // The job's A (part 0) or E (part 1).
+    // The job's A (part 0) or E (part 1), and where its matrices are.
     const In* input(int part) const {
       return static_cast<const In*>(part ? job.e : job.a);
+    }
+    const BatchLayout& layout(int part) const {
+      return part ? job.e_layout : job.a_layout;
+    }
+
+    // Elements of a vector slot (rows of X and, for duals, dX).
+    int64_t slot_size(const Vector& alg) const {
+      return int64_t(Rows > 0 ? Rows : n) * alg.ld();
     }
 
     In* output(int64_t k) {
