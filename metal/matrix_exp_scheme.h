@@ -485,6 +485,9 @@ Plan reduce_with_window(
     MATRIX_EXP_THREAD PowerNorms<typename Algebra::real>& powers_norms) {
   typedef typename Algebra::real real;
   const real norm_x = powers_norms.x;
+  if (plan.squarings <= mc::kWindowProducts) { // as window_may_pay, sooner
+    return plan;
+  }
   const real norm6 = alg.norm1(kA6, 0);
   if (!window_may_pay(plan.squarings, powers_norms.x3, norm6)) {
     return plan;

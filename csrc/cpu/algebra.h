@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -344,15 +345,25 @@ class Algebra {
     }
   }
 
-  // The largest of sums[0..count) (>= 0), NaN if one is NaN.
+  // The largest of sums[0..count) (each +0 or more, or NaN), NaN if one is
+  // NaN. With their sign bits cleared (a NaN of inf * 0 has it set), the
+  // sums' bit patterns order as integers as their values do, every NaN above
+  // +infinity: an integer maximum, which the compiler vectorizes (a
+  // floating-point one, whose NaN rule it must keep, went entry by entry:
+  // half the time of a 16 x 16's norm1).
   static real largest(const real* sums, int count) {
-    real best = 0;
-    bool nan = false;
+    using Bits = std::conditional_t<sizeof(real) == 4, int32_t, int64_t>;
+    constexpr Bits kMagnitude = std::numeric_limits<Bits>::max();
+    Bits best = 0;
     for (int j = 0; j < count; ++j) {
-      nan |= sums[j] != sums[j];
-      best = sums[j] > best ? sums[j] : best;
+      Bits bits;
+      std::memcpy(&bits, &sums[j], sizeof bits);
+      bits &= kMagnitude;
+      best = bits > best ? bits : best;
     }
-    return nan ? std::numeric_limits<real>::quiet_NaN() : best;
+    real out;
+    std::memcpy(&out, &best, sizeof out);
+    return out != out ? std::numeric_limits<real>::quiet_NaN() : out;
   }
 
   // max_j sum_i size(X_ij)
