@@ -147,10 +147,12 @@ struct LanesDriver {
   // What each lane of a group takes: its matrix's final squarings, or none
   // (an unused lane, or a deferred matrix); and its 1-norm plan's squarings,
   // up to which the rounding check may add halvings.
+  using Count = typename ms::Lanewise<Lanes<R, L>>::count;
+  using Mask = typename ms::Lanewise<Lanes<R, L>>::mask;
   struct LanePlans {
     int used; // lanes [0, used) hold the group's matrices
     int squarings[L];
-    int one_norm_squarings[L];
+    Count one_norm_squarings;
     bool active[L];
   };
 
@@ -227,6 +229,17 @@ struct LanesDriver {
       }
       load_consecutive(alg);
       const Lanes<R, L> norm = lane_norms(alg, ms::kA);
+      if (degree18_squarings(norm, lanes.one_norm_squarings)) { // mostly
+        for (int lane = 0; lane < L; ++lane) {
+          const int squarings = static_cast<int>(lanes.one_norm_squarings[lane]);
+          lanes.squarings[lane] = squarings;
+          lanes.active[lane] = lane < lanes.used;
+          targets[lane] = output(group[lane]);
+          one_norm_squarings[group[lane]] = squarings;
+        }
+        run_vector(alg, ms::Plan{ms::mc::kDegreeIndex18, 0}, lanes, &deferred);
+        return;
+      }
       ms::Plan own[L];
       bool shared = true;
       for (int lane = 0; lane < lanes.used; ++lane) {
@@ -258,6 +271,34 @@ struct LanesDriver {
         one_norm_squarings[group[lane]] = squarings;
       }
       run_vector(alg, own[0], lanes, &deferred);
+    }
+
+    // Where every lane's 1-norm is finite and above theta_18 (its plan of
+    // degree 18): each lane's squarings of plan_for_norm, the smallest s with
+    // norm <= theta_18 2^s, in vector operations on the bits (norm = m 2^e,
+    // theta_18 = m' 2^e', m and m' in [1, 2): s = e - e' + (m > m' ? 1 :
+    // 0)), where plan_for_norm's loop and its conversion to a vector took a
+    // twentieth of the time of a batch of 3 x 3; else false.
+    static bool degree18_squarings(const Lanes<R, L>& norm, Count& squarings) {
+      using W = ms::Lanewise<Lanes<R, L>>;
+      using Bits = typename W::lane_int;
+      constexpr int kFraction = std::numeric_limits<R>::digits - 1;
+      constexpr Bits kMantissa = (Bits(1) << kFraction) - 1;
+      const R theta18 = ms::RealTraits<R>::theta(ms::mc::kDegreeIndex18);
+      const Lanes<R, L> theta(theta18);
+      const Lanes<R, L> largest(std::numeric_limits<R>::max());
+      const Mask planned =
+          (Mask)(norm.v > theta.v) & (Mask)(norm.v <= largest.v);
+      if (W::any(~planned)) { // a NaN, an infinity, or a lower degree
+        return false;
+      }
+      Count bits;
+      std::memcpy(&bits, &norm.v, sizeof bits);
+      Bits theta_bits;
+      std::memcpy(&theta_bits, &theta18, sizeof theta_bits);
+      squarings = (bits >> kFraction) - (theta_bits >> kFraction) -
+          (Count)((bits & kMantissa) > (theta_bits & kMantissa));
+      return true;
     }
 
     // Runs `order` (grouped by plan) in vectors of up to L matrices of one
@@ -346,14 +387,10 @@ struct LanesDriver {
         std::vector<int64_t>& deferred,
         PowerNorms& norms) {
       using W = ms::Lanewise<Lanes<R, L>>;
-      using Mask = typename W::mask;
-      const typename W::count one_norm_squarings =
-          lane_counts(lanes.one_norm_squarings);
-      if (std::equal(
-              lanes.one_norm_squarings + 1,
-              lanes.one_norm_squarings + L,
-              lanes.one_norm_squarings)) { // mostly: one factor
-        alg.scale_pow2(ms::kA, -lanes.one_norm_squarings[0]);
+      const Count one_norm_squarings = lanes.one_norm_squarings;
+      const int first_lane = static_cast<int>(one_norm_squarings[0]);
+      if (!W::any(one_norm_squarings != W::splat(first_lane))) { // mostly
+        alg.scale_pow2(ms::kA, -first_lane); // one factor
       } else {
         lane_scale_pow2(alg, ms::kA, one_norm_squarings, -1);
       }
@@ -380,7 +417,7 @@ struct LanesDriver {
           }
         }
       }
-      const typename W::count squarings = one_norm_squarings - reduction.undone;
+      const Count squarings = one_norm_squarings - reduction.undone;
       for (int lane = 0; lane < L; ++lane) {
         lanes.squarings[lane] = static_cast<int>(squarings[lane]);
       }
@@ -427,7 +464,7 @@ struct LanesDriver {
     // its products may fall below the normal range).
     void prepare_deferred_t12(Vector& alg, const LanePlans& lanes) {
       using W = ms::Lanewise<Lanes<R, L>>;
-      const typename W::count s = lane_counts(lanes.one_norm_squarings);
+      const Count s = lanes.one_norm_squarings;
       lane_scale_pow2(alg, ms::kA, s, -1);
       ms::form_low_powers(alg);
       lane_scale_pow2(alg, ms::kA, s, 1);
@@ -446,16 +483,6 @@ struct LanesDriver {
           }
         }
       }
-    }
-
-    // A count of lanewise.h from an int per lane.
-    static typename ms::Lanewise<Lanes<R, L>>::count lane_counts(
-        const int* values) {
-      typename ms::Lanewise<Lanes<R, L>>::count out;
-      for (int lane = 0; lane < L; ++lane) {
-        out[lane] = values[lane];
-      }
-      return out;
     }
 
     // evaluate_planned's rounding check, lane by lane, after T18 is
@@ -494,7 +521,7 @@ struct LanesDriver {
           norms,
           lane_norm1_abs_product(alg, ms::kB0, ms::kR),
           lane_norms(alg, ms::kB1));
-      typename W::count halvings = W::splat(0);
+      Count halvings = W::splat(0);
       any = false;
       for (int lane = 0; lane < L; ++lane) {
         if (!may[lane] || !pays[lane]) {
@@ -646,39 +673,72 @@ struct LanesDriver {
       }
     }
 
-    // Squares T_m(X) in slot `from` as often as the active lanes need,
-    // storing each lane's result when its count is reached (ms::square's
-    // products, with stores in between).
+    // Squares T_m(X) in slot `from` as often as the active lanes need and
+    // stores each lane's result (ms::square's products). Where the lanes'
+    // counts differ, each lane's square is kept, when its count is reached,
+    // in slot kA3 (free once T_m is evaluated) by a lanewise select, and the
+    // results stored from there at once: a store of some lanes goes lane by
+    // lane, as many stores as a whole vector's but for a tenth of the time
+    // of a batch of float32 3 x 3.
     void square_and_store(Vector& alg, int from, const LanePlans& lanes) {
       int most = 0;
+      int least = std::numeric_limits<int>::max();
       for (int lane = 0; lane < L; ++lane) {
-        most =
-            lanes.active[lane] ? std::max(most, lanes.squarings[lane]) : most;
+        if (lanes.active[lane]) {
+          most = std::max(most, lanes.squarings[lane]);
+          least = std::min(least, lanes.squarings[lane]);
+        }
       }
       int to = ms::kA2;
-      for (int i = 0;; ++i) {
-        int done[L];
-        int count = 0;
-        for (int lane = 0; lane < L; ++lane) {
-          if (lanes.active[lane] && lanes.squarings[lane] == i) {
-            done[count++] = lane;
+      const int64_t size = slot_size(alg);
+      for (int i = 0; i < most; ++i) {
+        if (i >= least) {
+          Mask done;
+          for (int lane = 0; lane < L; ++lane) {
+            done[lane] = lanes.active[lane] && lanes.squarings[lane] == i ? -1 : 0;
           }
-        }
-        if (count > 0) {
-          store_lanes(alg, from, done, count);
-        }
-        if (i == most) {
-          return;
+          select_lanes(alg.slot(ms::kA3), alg.slot(from), done, size);
         }
         alg.mul(to, from, from);
         std::swap(from, to);
       }
+      if (least < most) {
+        Mask done;
+        for (int lane = 0; lane < L; ++lane) {
+          done[lane] = lanes.active[lane] && lanes.squarings[lane] == most ? -1 : 0;
+        }
+        select_lanes(alg.slot(ms::kA3), alg.slot(from), done, size);
+        from = ms::kA3;
+      }
+      int active[L];
+      int count = 0;
+      for (int lane = 0; lane < L; ++lane) {
+        if (lanes.active[lane]) {
+          active[count++] = lane;
+        }
+      }
+      store_lanes(alg, from, active, count);
     }
 
-    // The results of the listed lanes, from the X part of slot `slot`: one
-    // vector load per entry, its lanes to their matrices (with a loop the
-    // compiler unrolls when the whole vector is done at once, as it mostly
-    // is).
+    // out[e] = x[e] in the lanes where `take` is set (all bits), e < size.
+    template <class Mask>
+    static void select_lanes(
+        Lanes<R, L>* out,
+        const Lanes<R, L>* x,
+        const Mask& take,
+        int64_t size) {
+      for (int64_t e = 0; e < size; ++e) {
+        Mask kept, taken;
+        std::memcpy(&kept, &out[e].v, sizeof kept);
+        std::memcpy(&taken, &x[e].v, sizeof taken);
+        kept = (take & taken) | (~take & kept);
+        std::memcpy(&out[e].v, &kept, sizeof kept);
+      }
+    }
+
+    // The results of the listed lanes, from the X part of slot `slot`: for
+    // the whole vector (mostly), one vector load per entry, its lanes to
+    // their matrices; else lane by lane.
     void store_lanes(Vector& alg, int slot, const int* lanes, int count) {
       const Lanes<R, L>* result = alg.slot(slot) + (Dual ? Width : 0);
       const int rows = Rows > 0 ? Rows : n;
@@ -693,11 +753,12 @@ struct LanesDriver {
         }
         return;
       }
-      for (int i = 0; i < rows; ++i) {
-        for (int j = 0; j < rows; ++j) {
-          const Lanes<R, L> v = result[i * alg.ld() + j];
-          for (int l = 0; l < count; ++l) {
-            targets[lanes[l]][i * rows + j] = static_cast<In>(v.v[lanes[l]]);
+      for (int l = 0; l < count; ++l) {
+        In* target = targets[lanes[l]];
+        for (int i = 0; i < rows; ++i) {
+          for (int j = 0; j < rows; ++j) {
+            target[i * rows + j] =
+                static_cast<In>(result[i * alg.ld() + j].v[lanes[l]]);
           }
         }
       }
@@ -729,7 +790,6 @@ struct LanesDriver {
     // Each lane's largest of sums[0..Width) (each +0 or more, or NaN), NaN
     // if one is NaN: Scalar::norm1's selection, in bit masks.
     static Lanes<R, L> lane_largest(const Lanes<R, L>* sums) {
-      using Mask = typename ms::Lanewise<Lanes<R, L>>::mask;
       Mask best;
       std::memcpy(&best, &sums[0].v, sizeof best);
       Mask nan = (Mask)(sums[0].v != sums[0].v);
@@ -751,8 +811,7 @@ struct LanesDriver {
       return out;
     }
 
-    // 2^k[lane] in each lane (k: a count of lanewise.h).
-    template <class Count>
+    // 2^k[lane] in each lane.
     static Lanes<R, L> lane_pow2(const Count& k) {
       Lanes<R, L> out;
       for (int lane = 0; lane < L; ++lane) {
@@ -780,11 +839,9 @@ struct LanesDriver {
       return lane_largest(w);
     }
 
-    // Multiplies each lane of slot d by 2^(power k[lane]) (k: a count of
-    // lanewise.h), in the factors
+    // Multiplies each lane of slot d by 2^(power k[lane]), in the factors
     // Algebra::scale_pow2 uses, so that a lane gets the bits plan_scheme's
     // rescale_powers gives its matrix.
-    template <class Count>
     void lane_scale_pow2(Vector& alg, int d, const Count& k, int power) {
       constexpr int kStep = std::numeric_limits<R>::max_exponent - 2;
       int left[L];
