@@ -422,15 +422,18 @@ LowPowerReduction<V> reduce_with_low_powers(
   const int powers[2] = {2, 3};
   LowPowerReduction<V> out;
   out.undone = undoable_halvings(norms, powers, 2, 0, squarings, norm_x);
-  out.to_t12 = W::both(
-      W::equal(out.undone, squarings),
-      powers_within(
-          norms,
-          powers,
-          2,
-          squarings,
-          0,
-          RealTraits<Real>::theta(mc::kDegreeIndex12)));
+  out.to_t12 = W::equal(out.undone, squarings);
+  if (W::any(out.to_t12)) { // mostly not, where squarings are left
+    out.to_t12 = W::both(
+        out.to_t12,
+        powers_within(
+            norms,
+            powers,
+            2,
+            squarings,
+            0,
+            RealTraits<Real>::theta(mc::kDegreeIndex12)));
+  }
   return out;
 }
 

@@ -426,17 +426,15 @@ struct LanesDriver {
         lane_scale_pow2(alg, ms::kA, reduction.undone, 1);
         lane_scale_pow2(alg, ms::kA2, reduction.undone, 2);
         lane_scale_pow2(alg, ms::kA3, reduction.undone, 3);
-        const Lanes<R, L> factor = lane_pow2(reduction.undone);
+        const Lanes<R, L> factor = lane_pow2(reduction.undone); // exact
         norms.x = factor * norms.x;
         norms.x2 = factor * (factor * norms.x2);
+        norm3 = factor * (factor * (factor * norm3));
       }
       if (degree_index == ms::mc::kDegreeIndex12) {
         return degree_index;
       }
       alg.mul(ms::kA6, ms::kA3, ms::kA3);
-      if (rescaled) { // the norm plan_scheme takes after rescale_powers
-        norm3 = lane_norms(alg, ms::kA3);
-      }
       norms.x3 = norm3;
       Mask replan = ms::rounding_may_need_squarings(norm3);
       if (W::any(W::greater(squarings, ms::mc::kWindowProducts))) {
@@ -868,31 +866,30 @@ struct LanesDriver {
     // Whether window_may_pay can hold in any lane, from the binary exponents
     // of the norms alone: for x in [2^e, 2^(e + 1)), log2 x is in [e, e + 1),
     // so its estimate of log2 d_10, (7/30) log2 ||X^6|| - (2/15) log2
-    // ||X^3||, is above (7/30) e6 - (2/15) (e3 + 1) (a subnormal or zero
-    // ||X^6|| answers yes). For most matrices d_10 is near the spectral
+    // ||X^3||, is at least (7 e6 - 4 (e3 + 1)) / 30, an integer over 30,
+    // compared with the window's bound (and 1/64 to spare for the rounding
+    // of the estimate) in integer vector operations; a subnormal or zero
+    // ||X^6|| answers yes. For most matrices d_10 is near the spectral
     // radius, far above the window's bound, and its log2 calls, a tenth of
     // the time of a float64 batch of 3 x 3, are not needed.
     static bool window_may_pay_at_all(
         const Lanes<R, L>& norm3,
         const Lanes<R, L>& norm6) {
-      using Bits = std::conditional_t<sizeof(R) == 4, uint32_t, uint64_t>;
-      constexpr int kBias = std::numeric_limits<R>::max_exponent - 1;
+      using W = ms::Lanewise<Lanes<R, L>>;
+      using Bits = typename W::lane_int;
       constexpr int kFraction = std::numeric_limits<R>::digits - 1;
-      static const R bound = ms::window_log2_d10_bound<R>();
-      for (int lane = 0; lane < L; ++lane) {
-        const R x3 = norm3.v[lane];
-        const R x6 = norm6.v[lane];
-        Bits bits3, bits6;
-        std::memcpy(&bits3, &x3, sizeof(R));
-        std::memcpy(&bits6, &x6, sizeof(R));
-        const int e3 = static_cast<int>(bits3 >> kFraction) - kBias;
-        const int e6 = static_cast<int>(bits6 >> kFraction) - kBias;
-        const R lowest = R(7.0 / 30.0) * R(e6) - R(2.0 / 15.0) * R(e3 + 1);
-        if (e6 == -kBias || !(lowest > bound + R(1.0 / 64))) {
-          return true;
-        }
-      }
-      return false;
+      static const Bits most = static_cast<Bits>(
+          std::floor(R(30) * (ms::window_log2_d10_bound<R>() + R(1.0 / 64))));
+      Count bits3, bits6;
+      std::memcpy(&bits3, &norm3.v, sizeof bits3);
+      std::memcpy(&bits6, &norm6.v, sizeof bits6);
+      constexpr Bits kBias = std::numeric_limits<R>::max_exponent - 1;
+      const Count biased3 = bits3 >> kFraction; // e3 + kBias
+      const Count biased6 = bits6 >> kFraction; // e6 + kBias
+      // 7 e6 - 4 (e3 + 1)
+      const Count lowest = Bits(7) * biased6 - Bits(4) * biased3 -
+          W::splat(static_cast<int>(3 * kBias + 4));
+      return W::any((Mask)(biased6 == 0) | (Mask)(lowest <= most));
     }
 
     // The job's A (part 0) or E (part 1), and where its matrices are.
