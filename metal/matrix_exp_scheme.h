@@ -598,7 +598,7 @@ Plan plan_scheme(
   if (plan.degree_index < mc::kDegreeIndex18) {
     return plan;
   }
-  norms.x = alg.norm1(kA, 0);
+  norms.x = ldexp(norm.value, norm.halvings - plan.squarings); // ||A|| / 2^s
   norms.x2 = alg.norm1(kA2, 0);
   norms.x3 = alg.norm1(kA3, 0);
   const LowPowerReduction<real> reduction =

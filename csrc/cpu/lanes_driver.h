@@ -153,6 +153,7 @@ struct LanesDriver {
     int used; // lanes [0, used) hold the group's matrices
     int squarings[L];
     Count one_norm_squarings;
+    Lanes<R, L> one_norm_x; // ||A||_1 / 2^s of that plan (of degree 18)
     bool active[L];
   };
 
@@ -172,6 +173,7 @@ struct LanesDriver {
           record(record),
           plans(count),
           one_norm_squarings(count),
+          one_norm_x(count),
           is_staged(count) {}
 
     void run() {
@@ -230,6 +232,8 @@ struct LanesDriver {
       load_consecutive(alg);
       const Lanes<R, L> norm = lane_norms(alg, ms::kA);
       if (degree18_squarings(norm, lanes.one_norm_squarings)) { // mostly
+        lanes.one_norm_x = ms::Lanewise<Lanes<R, L>>::scale2(
+            norm, -lanes.one_norm_squarings);
         for (int lane = 0; lane < L; ++lane) {
           const int squarings = static_cast<int>(lanes.one_norm_squarings[lane]);
           lanes.squarings[lane] = squarings;
@@ -257,15 +261,19 @@ struct LanesDriver {
             stage_lane(alg, lane);
             plans[group[lane]] = own[lane];
             one_norm_squarings[group[lane]] = own[lane].squarings;
+            one_norm_x[group[lane]] =
+                ms::ldexp(norm.v[lane], -own[lane].squarings);
             order.push_back(group[lane]);
           }
         }
         return;
       }
-      for (int lane = 0; lane < L; ++lane) {
-        const int squarings = own[lane < lanes.used ? lane : 0].squarings;
+      for (int lane = 0; lane < L; ++lane) { // of a degree below 18
+        const int from = lane < lanes.used ? lane : 0;
+        const int squarings = own[from].squarings;
         lanes.squarings[lane] = squarings;
         lanes.one_norm_squarings[lane] = squarings;
+        lanes.one_norm_x.v[lane] = ms::ldexp(norm.v[from], -squarings);
         lanes.active[lane] = lane < lanes.used;
         targets[lane] = output(group[lane]);
         one_norm_squarings[group[lane]] = squarings;
@@ -322,6 +330,7 @@ struct LanesDriver {
           targets[lane] = output(group[lane]);
           lanes.squarings[lane] = plan.squarings;
           lanes.one_norm_squarings[lane] = one_norm_squarings[group[lane]];
+          lanes.one_norm_x.v[lane] = one_norm_x[group[lane]];
           lanes.active[lane] = lane < lanes.used;
         }
         load_group(alg);
@@ -396,7 +405,7 @@ struct LanesDriver {
       }
       ms::form_low_powers(alg);
       Lanes<R, L> norm3 = lane_norms(alg, ms::kA3);
-      norms.x = lane_norms(alg, ms::kA);
+      norms.x = lanes.one_norm_x;
       norms.x2 = lane_norms(alg, ms::kA2);
       const ms::LowPowerReduction<Lanes<R, L>> reduction =
           ms::reduce_with_low_powers(
@@ -621,6 +630,7 @@ struct LanesDriver {
       }
       plans[k] = ms::plan_for_norm(norm);
       one_norm_squarings[k] = plans[k].squarings;
+      one_norm_x[k] = ms::ldexp(norm.value, norm.halvings - plans[k].squarings);
       order.push_back(k);
     }
 
@@ -918,6 +928,7 @@ struct LanesDriver {
     std::array<int, 2>* record;
     std::vector<ms::Plan> plans;
     std::vector<int> one_norm_squarings; // of each matrix's 1-norm plan
+    std::vector<R> one_norm_x; // and ||A||_1 / 2^s, ||X||_1 at its scale
     std::vector<char> is_staged; // whether its staging slot holds it
     int64_t group[L]; // the matrices of the group in the vector, by lane
     In* targets[L]; // and their results
