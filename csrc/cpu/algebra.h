@@ -137,17 +137,30 @@ struct LoopGemm {
         }
       }
     }
+    // A scalar times a vector: one broadcast load (V{} + a would add a zero
+    // first, which the compiler must keep for -0). A row of b of up to two
+    // vectors is loaded once per k; a wider one (float64 rows of 16) a
+    // vector at a time: loaded whole into an array, it and the
+    // accumulators went through the stack, a product four times slower.
     for (int k = 0; k < n; ++k) {
-      V row[kVectors];
-      for (int v = 0; v < kVectors; ++v) {
-        std::memcpy(&row[v], b + k * ldb + v * kWidth, 32);
-      }
-      for (int r = 0; r < R; ++r) {
-        // A scalar times a vector: one broadcast load (V{} + a would add a
-        // zero first, which the compiler must keep for -0).
-        const T aik = a[(i + r) * lda + k];
+      if constexpr (kVectors <= 2) {
+        V row[kVectors];
         for (int v = 0; v < kVectors; ++v) {
-          acc[r][v] += aik * row[v];
+          std::memcpy(&row[v], b + k * ldb + v * kWidth, 32);
+        }
+        for (int r = 0; r < R; ++r) {
+          const T aik = a[(i + r) * lda + k];
+          for (int v = 0; v < kVectors; ++v) {
+            acc[r][v] += aik * row[v];
+          }
+        }
+      } else {
+        for (int v = 0; v < kVectors; ++v) {
+          V row;
+          std::memcpy(&row, b + k * ldb + v * kWidth, 32);
+          for (int r = 0; r < R; ++r) {
+            acc[r][v] += a[(i + r) * lda + k] * row;
+          }
         }
       }
     }
