@@ -232,10 +232,11 @@ struct LanesDriver {
       load_consecutive(alg);
       const Lanes<R, L> norm = lane_norms(alg, ms::kA);
       if (degree18_squarings(norm, lanes.one_norm_squarings)) { // mostly
-        lanes.one_norm_x = ms::Lanewise<Lanes<R, L>>::scale2(
-            norm, -lanes.one_norm_squarings);
+        lanes.one_norm_x =
+            ms::Lanewise<Lanes<R, L>>::scale2(norm, -lanes.one_norm_squarings);
         for (int lane = 0; lane < L; ++lane) {
-          const int squarings = static_cast<int>(lanes.one_norm_squarings[lane]);
+          const int squarings =
+              static_cast<int>(lanes.one_norm_squarings[lane]);
           lanes.squarings[lane] = squarings;
           lanes.active[lane] = lane < lanes.used;
           targets[lane] = output(group[lane]);
@@ -703,7 +704,8 @@ struct LanesDriver {
         if (i >= least) {
           Mask done;
           for (int lane = 0; lane < L; ++lane) {
-            done[lane] = lanes.active[lane] && lanes.squarings[lane] == i ? -1 : 0;
+            done[lane] =
+                lanes.active[lane] && lanes.squarings[lane] == i ? -1 : 0;
           }
           select_lanes(alg.slot(ms::kA3), alg.slot(from), done, size);
         }
@@ -713,7 +715,8 @@ struct LanesDriver {
       if (least < most) {
         Mask done;
         for (int lane = 0; lane < L; ++lane) {
-          done[lane] = lanes.active[lane] && lanes.squarings[lane] == most ? -1 : 0;
+          done[lane] =
+              lanes.active[lane] && lanes.squarings[lane] == most ? -1 : 0;
         }
         select_lanes(alg.slot(ms::kA3), alg.slot(from), done, size);
         from = ms::kA3;
