@@ -699,26 +699,23 @@ struct LanesDriver {
         }
       }
       int to = ms::kA2;
-      const int64_t size = slot_size(alg);
+      auto keep_lanes_done = [&](int i) { // those squared i times, into kA3
+        Mask done;
+        for (int lane = 0; lane < L; ++lane) {
+          done[lane] =
+              lanes.active[lane] && lanes.squarings[lane] == i ? -1 : 0;
+        }
+        select_lanes(alg.slot(ms::kA3), alg.slot(from), done, slot_size(alg));
+      };
       for (int i = 0; i < most; ++i) {
         if (i >= least) {
-          Mask done;
-          for (int lane = 0; lane < L; ++lane) {
-            done[lane] =
-                lanes.active[lane] && lanes.squarings[lane] == i ? -1 : 0;
-          }
-          select_lanes(alg.slot(ms::kA3), alg.slot(from), done, size);
+          keep_lanes_done(i);
         }
         alg.mul(to, from, from);
         std::swap(from, to);
       }
       if (least < most) {
-        Mask done;
-        for (int lane = 0; lane < L; ++lane) {
-          done[lane] =
-              lanes.active[lane] && lanes.squarings[lane] == most ? -1 : 0;
-        }
-        select_lanes(alg.slot(ms::kA3), alg.slot(from), done, size);
+        keep_lanes_done(most);
         from = ms::kA3;
       }
       int active[L];
@@ -732,7 +729,6 @@ struct LanesDriver {
     }
 
     // out[e] = x[e] in the lanes where `take` is set (all bits), e < size.
-    template <class Mask>
     static void select_lanes(
         Lanes<R, L>* out,
         const Lanes<R, L>* x,
