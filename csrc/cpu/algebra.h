@@ -360,9 +360,9 @@ class Algebra {
   }
 
   // The largest of sums[0..count) (each +0 or more, or NaN), NaN if one is
-  // NaN. With their sign bits cleared (a NaN of inf * 0 has it set), the
-  // sums' bit patterns order as integers as their values do, every NaN above
-  // +infinity: an integer maximum, which the compiler vectorizes (a
+  // NaN. With their sign bits cleared (a NaN made by inf * 0 may have it
+  // set), the sums' bit patterns order as integers as their values do, every
+  // NaN above +infinity: an integer maximum, which the compiler vectorizes (a
   // floating-point one, whose NaN rule it must keep, went entry by entry:
   // half the time of a 16 x 16's norm1).
   static real largest(const real* sums, int count) {
