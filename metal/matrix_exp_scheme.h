@@ -202,6 +202,14 @@ bool finite_norm1(
   return norm.value <= largest; // false for NaN and infinity
 }
 
+// ||X||_1 of X = A / 2^s, for A of 1-norm `norm`: ||A||_1 2^-s, exact where
+// it is a normal number (for the 1-norm plan's s: above theta_18 / 2), and
+// no pass over X.
+template <typename Real>
+Real norm_at_scale(Norm<Real> norm, int squarings) {
+  return ldexp(norm.value, norm.halvings - squarings);
+}
+
 // Slots kA2 = A^2 and kA3 = A^3, where T12 and T18 start.
 template <class Algebra>
 void form_low_powers(MATRIX_EXP_THREAD Algebra& alg) {
@@ -598,7 +606,7 @@ Plan plan_scheme(
   if (plan.degree_index < mc::kDegreeIndex18) {
     return plan;
   }
-  norms.x = ldexp(norm.value, norm.halvings - plan.squarings); // ||A|| / 2^s
+  norms.x = norm_at_scale(norm, plan.squarings);
   norms.x2 = alg.norm1(kA2, 0);
   norms.x3 = alg.norm1(kA3, 0);
   const LowPowerReduction<real> reduction =

@@ -231,55 +231,47 @@ struct LanesDriver {
       }
       load_consecutive(alg);
       const Lanes<R, L> norm = lane_norms(alg, ms::kA);
-      if (degree18_squarings(norm, lanes.one_norm_squarings)) { // mostly
-        lanes.one_norm_x =
-            ms::Lanewise<Lanes<R, L>>::scale2(norm, -lanes.one_norm_squarings);
-        for (int lane = 0; lane < L; ++lane) {
-          const int squarings =
-              static_cast<int>(lanes.one_norm_squarings[lane]);
-          lanes.squarings[lane] = squarings;
-          lanes.active[lane] = lane < lanes.used;
-          targets[lane] = output(group[lane]);
-          one_norm_squarings[group[lane]] = squarings;
-        }
-        run_vector(alg, ms::Plan{ms::mc::kDegreeIndex18, 0}, lanes, &deferred);
-        return;
-      }
-      ms::Plan own[L];
-      bool shared = true;
-      for (int lane = 0; lane < lanes.used; ++lane) {
-        const bool finite = norm.v[lane] <= std::numeric_limits<R>::max();
-        own[lane] = finite ? ms::plan_for_norm(ms::Norm<R>{norm.v[lane], 0})
-                           : ms::Plan{kUnplanned, 0};
-        shared =
-            shared && finite && own[lane].degree_index == own[0].degree_index;
-      }
-      if (!shared) {
+      Count squarings;
+      ms::Plan plan{ms::mc::kDegreeIndex18, 0};
+      if (!degree18_squarings(norm, squarings)) { // mostly degree 18
+        ms::Plan own[L];
+        bool shared = true;
         for (int lane = 0; lane < lanes.used; ++lane) {
-          if (own[lane].degree_index == kUnplanned) { // left to finite_norm1
-            stage_planned(group[lane], order);
-          } else {
-            stage_lane(alg, lane);
-            plans[group[lane]] = own[lane];
-            one_norm_squarings[group[lane]] = own[lane].squarings;
-            one_norm_x[group[lane]] =
-                ms::ldexp(norm.v[lane], -own[lane].squarings);
-            order.push_back(group[lane]);
-          }
+          const bool finite = norm.v[lane] <= std::numeric_limits<R>::max();
+          own[lane] = finite ? ms::plan_for_norm(ms::Norm<R>{norm.v[lane], 0})
+                             : ms::Plan{kUnplanned, 0};
+          shared =
+              shared && finite && own[lane].degree_index == own[0].degree_index;
         }
-        return;
+        if (!shared) {
+          for (int lane = 0; lane < lanes.used; ++lane) {
+            if (own[lane].degree_index == kUnplanned) { // to finite_norm1
+              stage_planned(group[lane], order);
+            } else {
+              stage_lane(alg, lane);
+              plans[group[lane]] = own[lane];
+              one_norm_squarings[group[lane]] = own[lane].squarings;
+              one_norm_x[group[lane]] = ms::norm_at_scale(
+                  ms::Norm<R>{norm.v[lane], 0}, own[lane].squarings);
+              order.push_back(group[lane]);
+            }
+          }
+          return;
+        }
+        for (int lane = 0; lane < L; ++lane) { // a degree below 18: s = 0
+          squarings[lane] = own[lane < lanes.used ? lane : 0].squarings;
+        }
+        plan = own[0];
       }
-      for (int lane = 0; lane < L; ++lane) { // of a degree below 18
-        const int from = lane < lanes.used ? lane : 0;
-        const int squarings = own[from].squarings;
-        lanes.squarings[lane] = squarings;
-        lanes.one_norm_squarings[lane] = squarings;
-        lanes.one_norm_x.v[lane] = ms::ldexp(norm.v[from], -squarings);
+      lanes.one_norm_squarings = squarings;
+      lanes.one_norm_x = ms::Lanewise<Lanes<R, L>>::scale2(norm, -squarings);
+      for (int lane = 0; lane < L; ++lane) {
+        lanes.squarings[lane] = static_cast<int>(squarings[lane]);
         lanes.active[lane] = lane < lanes.used;
         targets[lane] = output(group[lane]);
-        one_norm_squarings[group[lane]] = squarings;
+        one_norm_squarings[group[lane]] = lanes.squarings[lane];
       }
-      run_vector(alg, own[0], lanes, &deferred);
+      run_vector(alg, plan, lanes, &deferred);
     }
 
     // Where every lane's 1-norm is finite and above theta_18 (its plan of
@@ -631,7 +623,7 @@ struct LanesDriver {
       }
       plans[k] = ms::plan_for_norm(norm);
       one_norm_squarings[k] = plans[k].squarings;
-      one_norm_x[k] = ms::ldexp(norm.value, norm.halvings - plans[k].squarings);
+      one_norm_x[k] = ms::norm_at_scale(norm, plans[k].squarings);
       order.push_back(k);
     }
 
